@@ -1,0 +1,325 @@
+import { isMap, isPair, isScalar, isSeq, stringify } from 'yaml';
+import type { Node, Pair, Scalar, YAMLMap, YAMLSeq } from 'yaml';
+import type { Op } from './ops.js';
+import type { ParsedSource, SourceStyle } from './source.js';
+import { columnAt, dashBefore, lineStartsAt } from './source.js';
+import type { TextEdit } from './text-edit.js';
+
+/**
+ * Turns the ops planned for one parsed text into text edits. Ops on the same mapping or
+ * sequence are merged into one insertion, so several transforms can add keys below the same
+ * new `securityContext` without conflicting.
+ */
+export function renderOps(src: ParsedSource, ops: readonly Op[]): TextEdit[] {
+  const r = new Renderer(src);
+  const ensures = new Map<YAMLMap, Map<string, unknown>>();
+  const setValues = new Map<Pair, unknown>();
+  const removes = new Map<YAMLMap, Set<Pair>>();
+  const removeItems = new Map<YAMLSeq, Set<Node>>();
+  const appends = new Map<YAMLSeq, unknown[]>();
+  const edits: TextEdit[] = [];
+  for (const op of ops) {
+    switch (op.kind) {
+      case 'ensure': {
+        const keys = ensures.get(op.map) ?? new Map<string, unknown>();
+        keys.set(op.key, merge(keys.get(op.key), op.value));
+        ensures.set(op.map, keys);
+        break;
+      }
+      case 'set-value':
+        setValues.set(op.pair, merge(setValues.get(op.pair), op.value));
+        break;
+      case 'replace':
+        edits.push(r.replaceScalar(op.node as Scalar, op.value));
+        break;
+      case 'remove':
+        add(removes, op.map, op.pair);
+        break;
+      case 'remove-item':
+        add(removeItems, op.seq, op.item);
+        break;
+      case 'append': {
+        const list = appends.get(op.seq) ?? [];
+        if (!list.some((v) => deepEqual(v, op.value))) list.push(op.value);
+        appends.set(op.seq, list);
+        break;
+      }
+    }
+  }
+  for (const [map, keys] of ensures) edits.push(r.insertPairs(map, [...keys]));
+  for (const [pair, value] of setValues) edits.push(r.setValue(pair, value));
+  for (const [map, pairs] of removes) edits.push(...r.removePairs(map, pairs));
+  for (const [seq, items] of removeItems) edits.push(...r.removeItems(seq, items));
+  for (const [seq, values] of appends) edits.push(r.appendItems(seq, values));
+  return edits;
+}
+
+function add<K, V>(map: Map<K, Set<V>>, key: K, value: V): void {
+  const set = map.get(key) ?? new Set<V>();
+  set.add(value);
+  map.set(key, set);
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function merge(a: unknown, b: unknown): unknown {
+  if (isPlainObject(a) && isPlainObject(b)) {
+    const out: Record<string, unknown> = { ...a };
+    for (const [k, v] of Object.entries(b)) out[k] = k in out ? merge(out[k], v) : v;
+    return out;
+  }
+  if (Array.isArray(a) && Array.isArray(b)) return [...a, ...b.filter((x) => !a.some((y) => deepEqual(x, y)))];
+  return b === undefined ? a : b;
+}
+
+function deepEqual(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+const SCALAR_OPTIONS = { lineWidth: 0, minContentWidth: 0 } as const;
+
+class Renderer {
+  private readonly text: string;
+  private readonly style: SourceStyle;
+
+  constructor(src: ParsedSource) {
+    this.text = src.text;
+    this.style = src.style;
+  }
+
+  // ---- positions -------------------------------------------------------------------------
+
+  /** Offset just past the end of the line holding `offset` (past its newline). */
+  private endOfLine(offset: number): number {
+    if (offset > 0 && this.text[offset - 1] === '\n') return offset;
+    const nl = this.text.indexOf('\n', offset);
+    return nl < 0 ? this.text.length : nl + 1;
+  }
+
+  private lineStart(offset: number): number {
+    return this.text.lastIndexOf('\n', offset - 1) + 1;
+  }
+
+  /** End of a pair's content: its value, or its key when the value is empty. */
+  private pairEnd(pair: Pair): number {
+    const value = pair.value as Node | null;
+    if (value?.range && value.range[1] > value.range[0]) return value.range[1];
+    return this.colonAfter(pair) + 1;
+  }
+
+  private keyStart(pair: Pair): number {
+    return (pair.key as Node).range![0];
+  }
+
+  private colonAfter(pair: Pair): number {
+    const key = pair.key as Node;
+    let i = key.range![1];
+    while (i < this.text.length && this.text[i] !== ':') i++;
+    return i;
+  }
+
+  // ---- rendering values ------------------------------------------------------------------
+
+  private nl(): string {
+    return this.style.eol;
+  }
+
+  private scalar(value: unknown, original?: Scalar): string {
+    if (this.style.json) return JSON.stringify(value);
+    if (typeof value === 'string') {
+      if (original?.type === 'QUOTE_DOUBLE' || value.includes('\n')) return JSON.stringify(value);
+      if (original?.type === 'QUOTE_SINGLE') return `'${value.replace(/'/g, "''")}'`;
+    }
+    return stringify(value, SCALAR_OPTIONS).trimEnd();
+  }
+
+  private key(key: string): string {
+    return this.style.json ? JSON.stringify(key) : stringify(key, SCALAR_OPTIONS).trimEnd();
+  }
+
+  /** A value on one line, in flow style (or JSON). */
+  private flow(value: unknown): string {
+    const pad = this.style.flowPadding && !this.style.json ? ' ' : '';
+    if (Array.isArray(value)) return value.length ? `[${pad}${value.map((v) => this.flow(v)).join(', ')}${pad}]` : '[]';
+    if (isPlainObject(value)) {
+      const entries = Object.entries(value).map(([k, v]) => `${this.key(k)}: ${this.flow(v)}`);
+      return entries.length ? `{${pad}${entries.join(', ')}${pad}}` : '{}';
+    }
+    return this.scalar(value);
+  }
+
+  /** JSON over several lines, continuation lines indented to `col`. */
+  private jsonBlock(value: unknown, col: number): string {
+    const body = JSON.stringify(value, null, this.style.indent);
+    return body.split('\n').join(this.nl() + ' '.repeat(col));
+  }
+
+  private isComposite(value: unknown): boolean {
+    return (Array.isArray(value) && value.length > 0) || (isPlainObject(value) && Object.keys(value).length > 0);
+  }
+
+  /** Block lines for `key: value` at column `col`; the first line has no indentation. */
+  private blockPair(key: string, value: unknown, col: number): string {
+    const head = `${this.key(key)}:`;
+    if (!this.isComposite(value)) return `${head} ${this.flow(value)}`;
+    const nl = this.nl();
+    if (Array.isArray(value)) {
+      const dashCol = this.style.indentlessSeq ? col : col + this.style.indent;
+      return head + value.map((item) => nl + ' '.repeat(dashCol) + this.blockItem(item, dashCol)).join('');
+    }
+    const inner = col + this.style.indent;
+    return head + Object.entries(value as object).map(([k, v]) => nl + ' '.repeat(inner) + this.blockPair(k, v, inner)).join('');
+  }
+
+  /** Block lines for a sequence item whose dash is at column `dashCol`, without indentation. */
+  private blockItem(value: unknown, dashCol: number): string {
+    if (!isPlainObject(value) || Object.keys(value).length === 0) return `- ${this.flow(value)}`;
+    const col = dashCol + 2;
+    const lines = Object.entries(value).map(([k, v]) => this.blockPair(k, v, col));
+    return '- ' + lines.join(this.nl() + ' '.repeat(col));
+  }
+
+  // ---- edits -----------------------------------------------------------------------------
+
+  replaceScalar(node: Scalar, value: unknown): TextEdit {
+    const [start, end] = node.range!;
+    return { start, end, text: this.scalar(value, node) };
+  }
+
+  insertPairs(map: YAMLMap, entries: [string, unknown][]): TextEdit {
+    if (map.flow) return this.insertFlow(map, entries.map(([k, v]) => [k, v]));
+    const pairs = map.items.filter(isPair) as Pair[];
+    const first = pairs[0];
+    const col = columnAt(this.text, this.keyStart(first));
+    const at = this.endOfLine(this.pairEnd(pairs[pairs.length - 1]));
+    const atEof = at === this.text.length && !this.text.endsWith('\n');
+    const nl = this.nl();
+    const body = entries.map(([k, v]) => ' '.repeat(col) + this.blockPair(k, v, col) + nl).join('');
+    return { start: at, end: at, text: atEof ? nl + body.slice(0, -nl.length) : body, rank: -col };
+  }
+
+  appendItems(seq: YAMLSeq, values: unknown[]): TextEdit {
+    if (seq.flow) return this.insertFlow(seq, values.map((v) => [undefined, v]));
+    const items = seq.items as Node[];
+    const dash = dashBefore(this.text, items[0].range![0]);
+    const dashCol = columnAt(this.text, dash);
+    const last = items[items.length - 1];
+    const at = this.endOfLine(last.range![1]);
+    const atEof = at === this.text.length && !this.text.endsWith('\n');
+    const nl = this.nl();
+    const body = values.map((v) => ' '.repeat(dashCol) + this.blockItem(v, dashCol) + nl).join('');
+    return { start: at, end: at, text: atEof ? nl + body.slice(0, -nl.length) : body, rank: -dashCol - 1 };
+  }
+
+  /** Inserts entries (pairs for a map, values for a sequence) before the closing bracket. */
+  private insertFlow(coll: YAMLMap | YAMLSeq, entries: [string | undefined, unknown][]): TextEdit {
+    const [start, end] = coll.range!;
+    const close = end - 1;
+    const render = (k: string | undefined, v: unknown, col: number | undefined) => {
+      const value = this.style.json && col !== undefined && this.isComposite(v) ? this.jsonBlock(v, col) : this.flow(v);
+      return k === undefined ? value : `${this.key(k)}: ${value}`;
+    };
+    const items = coll.items as (Pair | Node)[];
+    if (items.length === 0) {
+      const pad = !this.style.json && this.style.flowPadding && coll.constructor.name !== 'YAMLSeq' ? ' ' : '';
+      const body = entries.map(([k, v]) => render(k, v, undefined)).join(', ');
+      return { start: start + 1, end: close, text: `${pad}${body}${pad}` };
+    }
+    const last = items[items.length - 1];
+    const lastStart = isPair(last) ? this.keyStart(last) : (last as Node).range![0];
+    const lastEnd = isPair(last) ? this.pairEnd(last) : (last as Node).range![1];
+    const multiline = this.text.slice(start, lastStart).includes('\n');
+    if (multiline) {
+      const col = columnAt(this.text, lastStart);
+      const body = entries.map(([k, v]) => `,${this.nl()}${' '.repeat(col)}${render(k, v, col)}`).join('');
+      return { start: lastEnd, end: lastEnd, text: body };
+    }
+    const body = entries.map(([k, v]) => `, ${render(k, v, undefined)}`).join('');
+    return { start: lastEnd, end: lastEnd, text: body };
+  }
+
+  setValue(pair: Pair, value: unknown): TextEdit {
+    const colon = this.colonAfter(pair);
+    const node = pair.value as Node | null;
+    const end = node?.range && node.range[1] > node.range[0] ? node.range[1] : colon + 1;
+    const inFlow = this.inFlow(pair);
+    if (!this.isComposite(value) || inFlow || this.style.json) {
+      const col = columnAt(this.text, this.keyStart(pair));
+      const text = this.style.json && this.isComposite(value) ? this.jsonBlock(value, col) : this.flow(value);
+      return { start: colon + 1, end, text: ` ${text}` };
+    }
+    const col = columnAt(this.text, this.keyStart(pair));
+    const rendered = this.blockPair('x', value, col);
+    return { start: colon + 1, end, text: rendered.slice(rendered.indexOf(':') + 1) };
+  }
+
+  private inFlow(pair: Pair): boolean {
+    // A pair in a flow mapping has a `{` or `,` before its key on the same logical level.
+    let i = this.keyStart(pair) - 1;
+    while (i >= 0 && /\s/.test(this.text[i])) i--;
+    return this.text[i] === '{' || this.text[i] === ',';
+  }
+
+  removePairs(map: YAMLMap, remove: Set<Pair>): TextEdit[] {
+    const pairs = map.items as Pair[];
+    if (pairs.every((p) => remove.has(p))) return [this.emptyCollection(map, '{}')];
+    if (map.flow) return pairs.flatMap((p, i) => (remove.has(p) ? [this.removeFlowEntry(pairs, i)] : []));
+    const edits: TextEdit[] = [];
+    pairs.forEach((pair, i) => {
+      if (!remove.has(pair)) return;
+      const start = this.keyStart(pair);
+      const end = this.endOfLine(this.pairEnd(pair));
+      if (lineStartsAt(this.text, start)) {
+        edits.push({ start: this.lineStart(start), end, text: '' });
+        return;
+      }
+      // First key of a `- key: value` item: pull the next key up behind the dash.
+      const next = pairs[i + 1];
+      const nextStart = next ? this.keyStart(next) : end;
+      const between = this.text.slice(end, nextStart);
+      edits.push({ start, end: /^\s*$/.test(between) ? nextStart : end, text: '' });
+    });
+    return edits;
+  }
+
+  removeItems(seq: YAMLSeq, remove: Set<Node>): TextEdit[] {
+    const items = seq.items as Node[];
+    if (items.every((n) => remove.has(n))) return [this.emptyCollection(seq, '[]')];
+    if (seq.flow) return items.flatMap((n, i) => (remove.has(n) ? [this.removeFlowEntry(items, i)] : []));
+    return items.flatMap((node) => {
+      if (!remove.has(node)) return [];
+      const dash = dashBefore(this.text, node.range![0]);
+      const from = dash >= 0 && lineStartsAt(this.text, dash) ? this.lineStart(dash) : node.range![0];
+      return [{ start: from, end: this.endOfLine(node.range![1]), text: '' }];
+    });
+  }
+
+  private removeFlowEntry(entries: (Pair | Node)[], i: number): TextEdit {
+    const startOf = (e: Pair | Node) => (isPair(e) ? this.keyStart(e) : (e as Node).range![0]);
+    const endOf = (e: Pair | Node) => (isPair(e) ? this.pairEnd(e) : (e as Node).range![1]);
+    const entry = entries[i];
+    if (i + 1 < entries.length) return { start: startOf(entry), end: startOf(entries[i + 1]), text: '' };
+    return { start: endOf(entries[i - 1]), end: endOf(entry), text: '' };
+  }
+
+  /** Replaces a whole collection by an empty one, in place. */
+  private emptyCollection(coll: YAMLMap | YAMLSeq, empty: string): TextEdit {
+    const [start, end] = coll.range!;
+    if (coll.flow) return { start, end, text: empty };
+    // A block collection: keep what precedes it on its first line (`key:` or `- `).
+    const before = this.text.slice(this.lineStart(start), start);
+    const valueEnd = this.endOfLine(Math.max(start, end - 1));
+    if (/^\s*$/.test(before)) {
+      // The collection starts on its own line below its key: join `{}` to the key line,
+      // unless a comment ends that line.
+      let i = this.lineStart(start) - 1;
+      while (i > 0 && (this.text[i] === '\n' || this.text[i] === '\r')) i--;
+      const keyLine = this.text.slice(this.lineStart(i), i + 1);
+      if (!keyLine.includes('#')) return { start: i + 1, end: valueEnd, text: ` ${empty}${this.nl()}` };
+    }
+    return { start, end: valueEnd, text: `${empty}${this.nl()}` };
+  }
+}
+
