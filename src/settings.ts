@@ -1,0 +1,20 @@
+/** Hardening level: `restricted` applies everything, `baseline` only adds what is missing. */
+export type Level = 'baseline' | 'restricted';
+
+/** Values cuirass writes when a manifest says nothing (SPEC section 5, `defaults`). */
+export interface Settings {
+  uid: number;
+  gid: number;
+  limits: { memory: string; cpu: string; pids: number };
+  requests: { memory: string; cpu: string };
+  tmpfs: string[];
+}
+
+/** The built-in defaults; a config file overrides them. */
+export const DEFAULT_SETTINGS: Settings = {
+  uid: 10001,
+  gid: 10001,
+  limits: { memory: '512Mi', cpu: '500m', pids: 200 },
+  requests: { memory: '128Mi', cpu: '100m' },
+  tmpfs: ['/tmp'],
+};

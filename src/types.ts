@@ -1,0 +1,75 @@
+import type { Node } from 'yaml';
+import type { Fix, Op } from './engine/index.js';
+import type { PodTemplate, K8sObject } from './kubernetes/model.js';
+import type { Level, Settings } from './settings.js';
+
+/** How bad an unfixed finding is. */
+export type Severity = 'low' | 'medium' | 'high' | 'critical';
+
+export const SEVERITIES: readonly Severity[] = ['low', 'medium', 'high', 'critical'];
+
+/** What a transform tells the pipeline about one place in a document. */
+export interface Report {
+  /** The node the finding is about; its position is reported. */
+  at: Node | null | undefined;
+  /** Dotted path of the field, stable across runs (`spec.containers[0].securityContext`). */
+  field: string;
+  message: string;
+  severity?: Severity;
+  /** The fix overrides or removes something the file says explicitly. */
+  behaviorChanging?: boolean;
+  /** Plans the fix; omit for report-only findings. */
+  fix?: (fix: Fix) => void;
+}
+
+/** A finding as the pipeline records it. */
+export interface Finding {
+  transform: string;
+  owasp: string;
+  severity: Severity;
+  message: string;
+  field: string;
+  object?: ObjectRef;
+  line: number;
+  col: number;
+  behaviorChanging: boolean;
+  /** A fix exists and the level and options allow it. */
+  fixable: boolean;
+  /** Why no fix is applied, when one is not. */
+  reason?: string;
+  ops: Op[];
+}
+
+/** Identifies a Kubernetes object (or Compose service) in reports. */
+export interface ObjectRef {
+  kind: string;
+  name?: string;
+  namespace?: string;
+  apiVersion?: string;
+}
+
+/** What a transform receives besides the model. */
+export interface TransformContext {
+  level: Level;
+  settings: Settings;
+  report(report: Report): void;
+}
+
+/**
+ * A hardening transform: one module in `transforms/`, identity first, then the checks.
+ * A transform plans findings and fixes through `report`; it never edits text itself.
+ */
+export interface Transform {
+  id: string;
+  /** OWASP Docker Security Cheat Sheet rule(s), e.g. "3" or "3, 5"; "—" for none. */
+  owasp: string;
+  title: string;
+  /** What the change may break, shown by `explain` and in reports. */
+  breaks: string;
+  /** Severity of its findings unless a report says otherwise. */
+  severity: Severity;
+  /** Runs once per pod template of a Kubernetes workload. */
+  pod?(pod: PodTemplate, ctx: TransformContext): void;
+  /** Runs once per Kubernetes object (workload or not). */
+  object?(object: K8sObject, ctx: TransformContext): void;
+}

@@ -1,0 +1,32 @@
+import type { Transform } from '../src/types.js';
+import { nodeAt, scalarAt } from './support.js';
+import { RESTRICTED_VOLUME_TYPES, exposesRuntimeSocket, podVolumes } from './volumes.js';
+
+/** OWASP rule 8: host paths and volume types the restricted profile forbids need a person. */
+export default {
+  id: 'host-volumes',
+  owasp: '8',
+  title: 'Report host paths and forbidden volume types',
+  breaks: 'Nothing: report only. Replacing a host path needs a decision (PVC, ConfigMap, CSI driver).',
+  severity: 'high',
+  pod(pod, ctx) {
+    for (const v of podVolumes(pod)) {
+      if (v.type === 'hostPath') {
+        const path = String(scalarAt(v.node, ['hostPath', 'path']) ?? '');
+        if (exposesRuntimeSocket(path)) continue; // no-docker-socket reports it
+        ctx.report({
+          at: nodeAt(v.node, ['hostPath']),
+          field: `${pod.path}.volumes[${v.index}].hostPath`,
+          message: `volume "${v.name}" mounts the host path ${path}`,
+        });
+      } else if (!RESTRICTED_VOLUME_TYPES.has(v.type) && ctx.level === 'restricted') {
+        ctx.report({
+          at: nodeAt(v.node, [v.type]),
+          field: `${pod.path}.volumes[${v.index}].${v.type}`,
+          message: `volume "${v.name}" has type ${v.type}, which the restricted level forbids`,
+          severity: 'medium',
+        });
+      }
+    }
+  },
+} satisfies Transform;

@@ -1,0 +1,31 @@
+import type { Transform } from '../src/types.js';
+import { label, nodeAt } from './support.js';
+
+/** The tag of an image reference, '' when there is none; digests count as pinned. */
+export function imageTag(image: string): { tag: string; digest: boolean } {
+  if (image.includes('@')) return { tag: '', digest: true };
+  const last = image.slice(image.lastIndexOf('/') + 1);
+  const colon = last.indexOf(':');
+  return { tag: colon < 0 ? '' : last.slice(colon + 1), digest: false };
+}
+
+/** OWASP rule 13: deploy a known image version. */
+export default {
+  id: 'image-pinning',
+  owasp: '13',
+  title: 'Pin image versions',
+  breaks: 'Nothing: report only. Pick a version (or digest) and update it deliberately.',
+  severity: 'medium',
+  pod(pod, ctx) {
+    for (const c of pod.containers) {
+      if (!c.image || c.image.includes('${') || c.image.includes('{{')) continue;
+      const { tag, digest } = imageTag(c.image);
+      if (digest || (tag && tag !== 'latest')) continue;
+      ctx.report({
+        at: nodeAt(c.node, ['image']),
+        field: `${c.path}.image`,
+        message: `${label(c)} uses ${tag ? 'the latest tag' : 'an untagged image'} (${c.image})`,
+      });
+    }
+  },
+} satisfies Transform;

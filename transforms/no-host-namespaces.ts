@@ -1,0 +1,58 @@
+import type { Transform } from '../src/types.js';
+import { label, mapAt, mapItems, nodeAt, scalarAt, seqAt } from './support.js';
+
+const PROBES = ['livenessProbe', 'readinessProbe', 'startupProbe'];
+const HANDLERS = ['postStart', 'preStop'];
+
+/** OWASP rules 3 and 5: keep the pod out of the host's network, PID and IPC namespaces. */
+export default {
+  id: 'no-host-namespaces',
+  owasp: '3, 5',
+  title: 'No host network, PID or IPC namespace, host ports or probes against other hosts',
+  breaks: 'Workloads that listen on the node address, inspect host processes or share host IPC must be redesigned (use a Service instead of hostPort).',
+  severity: 'high',
+  pod(pod, ctx) {
+    for (const key of ['hostNetwork', 'hostPID', 'hostIPC']) {
+      if (scalarAt(pod.spec, [key]) !== true) continue;
+      ctx.report({
+        at: nodeAt(pod.spec, [key]),
+        field: `${pod.path}.${key}`,
+        message: `the pod shares the host's ${key.slice(4) === 'Network' ? 'network' : key.slice(4)} namespace`,
+        behaviorChanging: true,
+        fix: (f) => f.remove(pod.spec, key),
+      });
+    }
+    for (const c of pod.containers) {
+      mapItems(seqAt(c.node, ['ports'])).forEach((port, i) => {
+        const hostPort = scalarAt(port, ['hostPort']);
+        if (hostPort == null || Number(hostPort) === 0) return;
+        ctx.report({
+          at: nodeAt(port, ['hostPort']),
+          field: `${c.path}.ports[${i}].hostPort`,
+          message: `${label(c)} binds host port ${String(hostPort)}`,
+          behaviorChanging: true,
+          fix: (f) => f.remove(port, 'hostPort'),
+        });
+      });
+      const handlers = [
+        ...PROBES.map((p) => ({ name: p, node: mapAt(c.node, [p]) })),
+        ...HANDLERS.map((h) => ({ name: `lifecycle.${h}`, node: mapAt(c.node, ['lifecycle', h]) })),
+      ];
+      for (const { name, node } of handlers) {
+        for (const action of ['httpGet', 'tcpSocket']) {
+          const target = node && mapAt(node, [action]);
+          const host = target && scalarAt(target, ['host']);
+          if (!target || host == null || host === '') continue;
+          ctx.report({
+            at: nodeAt(target, ['host']),
+            field: `${c.path}.${name}.${action}.host`,
+            message: `${label(c)} ${name} targets another host (${String(host)})`,
+            severity: 'medium',
+            behaviorChanging: true,
+            fix: (f) => f.remove(target, 'host'),
+          });
+        }
+      }
+    }
+  },
+} satisfies Transform;

@@ -1,0 +1,76 @@
+import type { Transform } from '../src/types.js';
+import { label, nodeAt, scalarAt } from './support.js';
+
+/** OWASP rule 2: do not run containers as root. */
+export default {
+  id: 'run-as-non-root',
+  owasp: '2',
+  title: 'Run as a non-root user',
+  breaks: 'Images that must start as root (to bind low ports, chown volumes or switch users in the entrypoint) fail to start; files in volumes may need the new uid/gid.',
+  severity: 'high',
+  pod(pod, ctx) {
+    const { uid, gid } = ctx.settings;
+    const sc = ['securityContext'];
+    const nonRoot = nodeAt(pod.spec, [...sc, 'runAsNonRoot']);
+    const nonRootValue = scalarAt(pod.spec, [...sc, 'runAsNonRoot']);
+    if (nonRootValue !== true) {
+      const explicit = nonRootValue === false;
+      ctx.report({
+        at: nonRoot ?? pod.spec,
+        field: `${pod.path}.securityContext.runAsNonRoot`,
+        message: explicit ? 'the pod allows running as root (runAsNonRoot: false)' : 'the pod does not require a non-root user',
+        behaviorChanging: explicit,
+        fix: (f) => f.set(pod.spec, [...sc, 'runAsNonRoot'], true),
+      });
+    }
+    for (const c of pod.containers) {
+      if (scalarAt(c.node, [...sc, 'runAsNonRoot']) === false) {
+        ctx.report({
+          at: nodeAt(c.node, [...sc, 'runAsNonRoot']),
+          field: `${c.path}.securityContext.runAsNonRoot`,
+          message: `${label(c)} allows running as root (runAsNonRoot: false)`,
+          behaviorChanging: true,
+          fix: (f) => f.set(c.node, [...sc, 'runAsNonRoot'], true),
+        });
+      }
+    }
+    if (pod.windows) return;
+    const ids: [string, number][] = [['runAsUser', uid], ['runAsGroup', gid], ['fsGroup', gid]];
+    for (const [key, id] of ids) {
+      const node = nodeAt(pod.spec, [...sc, key]);
+      const value = scalarAt(pod.spec, [...sc, key]);
+      const everyContainerSets = key !== 'fsGroup' && pod.containers.length > 0 &&
+        pod.containers.every((c) => nodeAt(c.node, [...sc, key]) !== undefined);
+      if (value === undefined || value === null) {
+        if (everyContainerSets) continue;
+        ctx.report({
+          at: pod.spec,
+          field: `${pod.path}.securityContext.${key}`,
+          message: `the pod sets no ${key}; ${id} is used`,
+          severity: key === 'runAsUser' ? 'high' : 'low',
+          fix: (f) => f.ensure(pod.spec, [...sc, key], id),
+        });
+      } else if (key === 'runAsUser' && Number(value) === 0) {
+        ctx.report({
+          at: node,
+          field: `${pod.path}.securityContext.runAsUser`,
+          message: `the pod runs as root (runAsUser: 0); ${uid} is used`,
+          behaviorChanging: true,
+          fix: (f) => f.set(pod.spec, [...sc, key], uid),
+        });
+      }
+    }
+    for (const c of pod.containers) {
+      const node = nodeAt(c.node, [...sc, 'runAsUser']);
+      if (node !== undefined && Number(scalarAt(c.node, [...sc, 'runAsUser'])) === 0 && scalarAt(c.node, [...sc, 'runAsUser']) !== null) {
+        ctx.report({
+          at: node,
+          field: `${c.path}.securityContext.runAsUser`,
+          message: `${label(c)} runs as root (runAsUser: 0); ${uid} is used`,
+          behaviorChanging: true,
+          fix: (f) => f.set(c.node, [...sc, 'runAsUser'], uid),
+        });
+      }
+    }
+  },
+} satisfies Transform;

@@ -1,0 +1,45 @@
+import { isMap, isScalar, isSeq } from 'yaml';
+import type { Node, YAMLMap, YAMLSeq } from 'yaml';
+import { nodeAt } from '../src/engine/index.js';
+import type { Container, PodTemplate } from '../src/kubernetes/model.js';
+
+export { nodeAt };
+export type { Container, PodTemplate };
+
+/** The scalar value at `path` below `map`, or undefined. */
+export function scalarAt(map: unknown, path: readonly string[]): unknown {
+  const node = nodeAt(map, path);
+  return isScalar(node) ? node.value : undefined;
+}
+
+/** The mapping at `path` below `map`, or undefined. */
+export function mapAt(map: unknown, path: readonly string[]): YAMLMap | undefined {
+  const node = nodeAt(map, path);
+  return isMap(node) ? (node as YAMLMap) : undefined;
+}
+
+/** The sequence at `path` below `map`, or undefined. */
+export function seqAt(map: unknown, path: readonly string[]): YAMLSeq | undefined {
+  const node = nodeAt(map, path);
+  return isSeq(node) ? (node as YAMLSeq) : undefined;
+}
+
+/** Scalar items of a sequence with their nodes. */
+export function scalarItems(seq: YAMLSeq | undefined): { node: Node; value: unknown }[] {
+  if (!seq) return [];
+  return seq.items.filter(isScalar).map((node) => ({ node: node as Node, value: (node as { value: unknown }).value }));
+}
+
+/** Mapping items of a sequence. */
+export function mapItems(seq: YAMLSeq | undefined): YAMLMap[] {
+  return seq ? (seq.items.filter(isMap) as YAMLMap[]) : [];
+}
+
+/** `containers[0] "app"`: how a message names a container. */
+export function label(c: Container): string {
+  return `${c.group === 'containers' ? 'container' : c.group === 'initContainers' ? 'init container' : 'ephemeral container'} "${c.name}"`;
+}
+
+/** The pod's `securityContext` path and each container's, for messages. */
+export const POD_SC = ['securityContext'] as const;
+export const SC = ['securityContext'] as const;
