@@ -46,6 +46,9 @@ export function renderOps(src: ParsedSource, ops: readonly Op[]): TextEdit[] {
       }
     }
   }
+  // A collection being emptied is rewritten as `{}`/`[]`; additions to it wait for the next pass.
+  for (const [map, pairs] of removes) if (map.items.every((p) => pairs.has(p as Pair))) ensures.delete(map);
+  for (const [seq, items] of removeItems) if (seq.items.every((n) => items.has(n as Node))) appends.delete(seq);
   for (const [map, keys] of ensures) edits.push(r.insertPairs(map, [...keys]));
   for (const [pair, value] of setValues) edits.push(r.setValue(pair, value));
   for (const [map, pairs] of removes) edits.push(...r.removePairs(map, pairs));
@@ -78,6 +81,9 @@ function deepEqual(a: unknown, b: unknown): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
 
+/** A value set after `key:` belongs to that key, before anything else inserted at the same offset. */
+const SET_VALUE_RANK = -1e6;
+
 const SCALAR_OPTIONS = { lineWidth: 0, minContentWidth: 0 } as const;
 
 class Renderer {
@@ -96,6 +102,11 @@ class Renderer {
     if (offset > 0 && this.text[offset - 1] === '\n') return offset;
     const nl = this.text.indexOf('\n', offset);
     return nl < 0 ? this.text.length : nl + 1;
+  }
+
+  /** The line ending that a range ending at `offset` removed ('' at the end of a file without one). */
+  private eolOf(offset: number): string {
+    return this.text[offset - 1] === '\n' ? this.nl() : '';
   }
 
   private lineStart(offset: number): number {
@@ -248,11 +259,11 @@ class Renderer {
     if (!this.isComposite(value) || inFlow || this.style.json) {
       const col = columnAt(this.text, this.keyStart(pair));
       const text = this.style.json && this.isComposite(value) ? this.jsonBlock(value, col) : this.flow(value);
-      return { start: colon + 1, end, text: ` ${text}` };
+      return { start: colon + 1, end, text: ` ${text}`, rank: SET_VALUE_RANK };
     }
     const col = columnAt(this.text, this.keyStart(pair));
     const rendered = this.blockPair('x', value, col);
-    return { start: colon + 1, end, text: rendered.slice(rendered.indexOf(':') + 1) };
+    return { start: colon + 1, end, text: rendered.slice(rendered.indexOf(':') + 1), rank: SET_VALUE_RANK };
   }
 
   private inFlow(pair: Pair): boolean {
@@ -317,9 +328,9 @@ class Renderer {
       let i = this.lineStart(start) - 1;
       while (i > 0 && (this.text[i] === '\n' || this.text[i] === '\r')) i--;
       const keyLine = this.text.slice(this.lineStart(i), i + 1);
-      if (!keyLine.includes('#')) return { start: i + 1, end: valueEnd, text: ` ${empty}${this.nl()}` };
+      if (!keyLine.includes('#')) return { start: i + 1, end: valueEnd, text: ` ${empty}${this.eolOf(valueEnd)}` };
     }
-    return { start, end: valueEnd, text: `${empty}${this.nl()}` };
+    return { start, end: valueEnd, text: `${empty}${this.eolOf(valueEnd)}` };
   }
 }
 

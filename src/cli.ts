@@ -1,0 +1,80 @@
+#!/usr/bin/env node
+import { Command, Option } from 'commander';
+import { readFileSync, existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The package version, read from the nearest package.json (works from src/ and dist/src/). */
+function version(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 4; i++) {
+    const file = join(dir, 'package.json');
+    if (existsSync(file)) return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
+    dir = dirname(dir);
+  }
+  return '0.0.0';
+}
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+/** Builds the command line. Heavy modules load inside the actions, so `--help` stays fast. */
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name('cuirass')
+    .description('Harden Kubernetes manifests (and Docker Compose files) with minimal, reviewable edits.')
+    .version(version(), '-V, --version')
+    .argument('[paths...]', 'files or folders to harden; "-" reads a YAML stream on stdin', ['.'])
+    .option('--write', 'apply the changes in place (atomic writes, file mode kept)')
+    .option('--out <dir>', 'write hardened copies under DIR, keeping the layout relative to each input folder')
+    .option('--check', 'exit 1 when any file would change (nothing is written)')
+    .option('--only <ids>', 'run only these transforms (comma separated, repeatable)', collect)
+    .option('--skip <ids>', 'do not run these transforms (comma separated, repeatable)', collect)
+    .addOption(new Option('--level <level>', 'restricted applies everything; baseline only adds missing settings').choices(['restricted', 'baseline']).default('restricted'))
+    .addOption(new Option('--format <format>', 'what goes to stdout: a unified diff, or the hardened YAML').choices(['diff', 'yaml']))
+    .option('--quiet', 'no summary on stderr (errors are still printed)')
+    .option('--no-color', 'never color the diff (also NO_COLOR)')
+    .showHelpAfterError()
+    .action(async (paths: string[], opts: CliOptions) => {
+      const { runHarden } = await import('./commands/harden.js');
+      process.exitCode = await runHarden(paths, opts);
+    });
+  program
+    .command('rules')
+    .description('list the transforms')
+    .action(async () => {
+      const { runRules } = await import('./commands/rules.js');
+      process.exitCode = runRules();
+    });
+  program
+    .command('explain')
+    .description('explain one transform: what, why, which OWASP rule, what it may break')
+    .argument('<id>', 'transform id')
+    .action(async (id: string) => {
+      const { runExplain } = await import('./commands/rules.js');
+      process.exitCode = runExplain(id);
+    });
+  program.exitOverride((err) => {
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') process.exit(0);
+    process.exit(2);
+  });
+  return program;
+}
+
+/** Options of the default command, as commander hands them over. */
+export interface CliOptions {
+  write?: boolean;
+  out?: string;
+  check?: boolean;
+  only?: string[];
+  skip?: string[];
+  level: 'restricted' | 'baseline';
+  format?: 'diff' | 'yaml';
+  quiet?: boolean;
+  color: boolean;
+}
+
+const isMain = process.argv[1] && fileURLToPath(import.meta.url) === (await import('node:fs')).realpathSync(process.argv[1]);
+if (isMain) {
+  await buildProgram().parseAsync(process.argv);
+}

@@ -1,0 +1,166 @@
+import { lstatSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { basename, dirname, extname, join, relative, resolve, sep } from 'node:path';
+import { IgnoreLayer, isIgnored } from './gitignore.js';
+
+/** Largest input file cuirass reads (bounded work on hostile input). */
+export const MAX_FILE_BYTES = 32 * 1024 * 1024;
+
+const MANIFEST_EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
+const NEVER_WALKED = new Set(['node_modules', '.git']);
+const COMPOSE_NAME = /^(docker-)?compose(\.[\w.-]+)?\.ya?ml$/i;
+
+/** A file found under an input path. */
+export interface InputFile {
+  /** Absolute path as given (may be a symlink inside the root). */
+  path: string;
+  /** Path shown to people: relative to the working directory. */
+  display: string;
+  /** The input root it was found under (a directory argument, or the file's folder). */
+  root: string;
+  /** Given on the command line rather than found by walking. */
+  explicit: boolean;
+}
+
+/** Something the walk passed over, and why. */
+export interface Notice {
+  display: string;
+  message: string;
+}
+
+/** Result of discovering the inputs. */
+export interface Discovery {
+  files: InputFile[];
+  notices: Notice[];
+  /** Problems that make the run exit 2 (a missing path). */
+  errors: Notice[];
+  /** Files passed over without a notice (not YAML or JSON). */
+  otherFiles: number;
+}
+
+/** Path relative to the working directory, for messages and diff headers. */
+export function displayPath(path: string, cwd = process.cwd()): string {
+  const rel = relative(cwd, path);
+  return (rel && !rel.startsWith('..') ? rel : path).split(sep).join('/');
+}
+
+/** .gitignore layers of the folders above `dir`, up to the enclosing git repository (none outside one). */
+function ancestorIgnoreLayers(dir: string): IgnoreLayer[] {
+  const chain: string[] = [];
+  let current = resolve(dir);
+  while (!safeExists(join(current, '.git'))) {
+    const parent = dirname(current);
+    if (parent === current) return [];
+    current = parent;
+    chain.unshift(current);
+  }
+  return chain.map((d) => IgnoreLayer.read(d)).filter((l): l is IgnoreLayer => l !== undefined);
+}
+
+function safeExists(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Finds the manifest candidates under `paths`: YAML and JSON files, skipping `node_modules`,
+ * `.git`, git-ignored paths, symlinked folders and symlinks that leave the input root.
+ */
+export function discover(paths: readonly string[], cwd = process.cwd()): Discovery {
+  const out: Discovery = { files: [], notices: [], errors: [], otherFiles: 0 };
+  const seen = new Set<string>();
+  for (const arg of paths) {
+    const abs = resolve(cwd, arg);
+    let stat;
+    try {
+      stat = statSync(abs);
+    } catch (e) {
+      out.errors.push({ display: displayPath(abs, cwd), message: `cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}` });
+      continue;
+    }
+    if (stat.isFile()) {
+      if (!seen.has(abs)) out.files.push({ path: abs, display: displayPath(abs, cwd), root: dirname(abs), explicit: true });
+      seen.add(abs);
+      continue;
+    }
+    const rootReal = realpathSync(abs);
+    const walk = (dir: string, layers: IgnoreLayer[]) => {
+      let entries;
+      try {
+        entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      } catch (e) {
+        out.errors.push({ display: displayPath(dir, cwd), message: `cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}` });
+        return;
+      }
+      const own = IgnoreLayer.read(dir);
+      const here = own ? [...layers, own] : layers;
+      for (const entry of entries) {
+        const path = join(dir, entry.name);
+        if (entry.isDirectory()) {
+          if (NEVER_WALKED.has(entry.name) || isIgnored(here, path, true)) continue;
+          walk(path, here);
+          continue;
+        }
+        if (isIgnored(here, path, false)) continue;
+        if (entry.isSymbolicLink()) {
+          let target: string;
+          try {
+            target = realpathSync(path);
+          } catch {
+            out.notices.push({ display: displayPath(path, cwd), message: 'skipped: broken symlink' });
+            continue;
+          }
+          if (target !== rootReal && !target.startsWith(rootReal + sep)) {
+            out.notices.push({ display: displayPath(path, cwd), message: 'skipped: symlink leaves the input folder' });
+            continue;
+          }
+          if (!safeStatFile(target)) continue;
+        } else if (!entry.isFile()) continue;
+        if (!MANIFEST_EXTENSIONS.has(extname(entry.name).toLowerCase())) {
+          out.otherFiles++;
+          continue;
+        }
+        if (seen.has(path)) continue;
+        seen.add(path);
+        out.files.push({ path, display: displayPath(path, cwd), root: abs, explicit: false });
+      }
+    };
+    walk(abs, ancestorIgnoreLayers(abs));
+  }
+  return out;
+}
+
+function safeStatFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** What a file's name and content say it is. */
+export type FileKind = 'kubernetes' | 'compose' | 'templated' | 'other';
+
+/** True for file names Compose itself looks for. */
+export function isComposeName(path: string): boolean {
+  return COMPOSE_NAME.test(basename(path));
+}
+
+/** Reads a file with the size limit; errors carry a message fit for people. */
+export function readInput(path: string): { text: string } | { error: string } {
+  try {
+    const size = statSync(path).size;
+    if (size > MAX_FILE_BYTES) return { error: `file is larger than ${MAX_FILE_BYTES / 1024 / 1024} MiB` };
+    return { text: readFileSync(path, 'utf8') };
+  } catch (e) {
+    return { error: `cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}` };
+  }
+}
+
+/** Helm and other templates cannot be parsed as YAML until rendered. */
+export function isTemplated(text: string): boolean {
+  return /\{\{[-\s]|\{\{[.$a-zA-Z(/]/.test(text);
+}

@@ -1,0 +1,80 @@
+import { hardenText } from './harden.js';
+import { isComposeName, isTemplated } from './load.js';
+import type { Level, Settings } from './settings.js';
+import type { Finding, Transform } from './types.js';
+import { TRANSFORMS } from '../transforms/index.js';
+
+/** A wrong command line: the CLI prints it and exits 2. */
+export class UsageError extends Error {}
+
+/** Options of a hardening run. */
+export interface RunOptions {
+  level: Level;
+  settings: Settings;
+  transforms: readonly Transform[];
+}
+
+/** What happened to one input. */
+export interface Outcome {
+  display: string;
+  status: 'changed' | 'unchanged' | 'error' | 'skipped';
+  input: string;
+  output: string;
+  changes: Finding[];
+  remaining: Finding[];
+  /** For `error`: where and what; for `skipped`: why. */
+  message?: string;
+  line?: number;
+  col?: number;
+  /** Holds Kubernetes objects (counts toward "found manifests"). */
+  manifest: boolean;
+}
+
+/** The transforms selected by `--only` and `--skip`; unknown ids are a usage error. */
+export function selectTransforms(only: readonly string[] = [], skip: readonly string[] = []): Transform[] {
+  const known = new Set(TRANSFORMS.map((t) => t.id));
+  for (const id of [...only, ...skip]) {
+    if (!known.has(id)) throw new UsageError(`unknown transform "${id}" (see the README's transform table)`);
+  }
+  return TRANSFORMS.filter((t) => (only.length === 0 || only.includes(t.id)) && !skip.includes(t.id));
+}
+
+/** Splits a comma-separated option value (`--only a,b --only c`). */
+export function splitIds(values: readonly string[] | undefined): string[] {
+  return (values ?? []).flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean);
+}
+
+/** Hardens the text of one input. Never throws for bad input: errors are outcomes. */
+export function processText(display: string, text: string, options: RunOptions): Outcome {
+  const base = { display, input: text, output: text, changes: [], remaining: [], manifest: false };
+  if (isTemplated(text)) {
+    return { ...base, status: 'skipped', message: 'skipped: a template (render it first, e.g. helm template | cuirass -)' };
+  }
+  const json = /\.json$/i.test(display) || /^\uFEFF?\s*[{[]/.test(text);
+  let result;
+  try {
+    result = hardenText(text, options, json);
+  } catch (e) {
+    return { ...base, status: 'error', line: 1, col: 1, message: `internal error: ${(e as Error).message}` };
+  }
+  if (result.errors.length) {
+    const e = result.errors[0];
+    return { ...base, status: 'error', line: e.line, col: e.col, message: e.message };
+  }
+  if (result.failure) {
+    return { ...base, status: 'error', line: 1, col: 1, message: `left untouched: ${result.failure}`, manifest: true };
+  }
+  if (!result.kubernetes) {
+    const compose = isComposeName(display) || /^services\s*:/m.test(text);
+    const message = compose ? 'skipped: Compose files are not hardened yet' : 'skipped: no Kubernetes objects';
+    return { ...base, status: 'skipped', message, manifest: compose };
+  }
+  return {
+    ...base,
+    status: result.output === text ? 'unchanged' : 'changed',
+    output: result.output,
+    changes: result.changes,
+    remaining: result.remaining,
+    manifest: true,
+  };
+}
