@@ -1,5 +1,5 @@
 import { lstatSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
-import { basename, dirname, extname, join, relative, resolve, sep } from 'node:path';
+import { basename, dirname, extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { IgnoreLayer, isIgnored } from './gitignore.js';
 
 /** Largest input file cuirass reads (bounded work on hostile input). */
@@ -40,7 +40,7 @@ export interface Discovery {
 /** Path relative to the working directory, for messages and diff headers. */
 export function displayPath(path: string, cwd = process.cwd()): string {
   const rel = relative(cwd, path);
-  return (rel && !rel.startsWith('..') ? rel : path).split(sep).join('/');
+  return (rel && !isAbsolute(rel) ? rel : path).split(sep).join('/');
 }
 
 /** .gitignore layers of the folders above `dir`, up to the enclosing git repository (none outside one). */
