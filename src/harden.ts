@@ -37,6 +37,7 @@ const MAX_PASSES = 6;
  */
 export function hardenText(input: string, options: HardenOptions, json = false): HardenResult {
   let text = input;
+  let shape: string[] = [];
   const changes = new Map<string, Finding>();
   for (let pass = 0; pass < MAX_PASSES; pass++) {
     const src = parseSource(text, json);
@@ -48,7 +49,10 @@ export function hardenText(input: string, options: HardenOptions, json = false):
     const findings = planFindings(src, options);
     const kubernetes = src.docs.some(isKubernetesDoc);
     const fixes = findings.filter((f) => f.fixable);
+    if (pass === 0) shape = shapeOf(src);
     if (fixes.length === 0) {
+      const broken = pass > 0 ? validate(text, src, shape, json) : undefined;
+      if (broken) return failed(input, broken);
       return { output: text, changes: [...changes.values()], remaining: findings, errors: [], kubernetes };
     }
     for (const f of fixes) if (!changes.has(identity(f))) changes.set(identity(f), f);
@@ -57,6 +61,27 @@ export function hardenText(input: string, options: HardenOptions, json = false):
     text = next;
   }
   return failed(input, `hardening did not settle after ${MAX_PASSES} passes`);
+}
+
+/** Kind, API version and name of every object, in order: hardening must not change them. */
+function shapeOf(src: ParsedSource): string[] {
+  return src.docs.flatMap((doc) =>
+    isKubernetesDoc(doc) ? objectsOf(doc).map((o) => `${o.apiVersion}/${o.kind}/${o.namespace ?? ''}/${o.name ?? ''}`) : ['-'],
+  );
+}
+
+/** Why a hardened text is unfit to write, or undefined when it is fine. */
+function validate(text: string, src: ParsedSource, before: string[], json: boolean): string | undefined {
+  const after = shapeOf(src);
+  if (after.join('\n') !== before.join('\n')) return 'hardening changed the documents or objects of the file';
+  if (json) {
+    try {
+      JSON.parse(text.replace(/^\uFEFF/, ''));
+    } catch (e) {
+      return `hardened output is not valid JSON (${(e as Error).message})`;
+    }
+  }
+  return undefined;
 }
 
 function failed(input: string, failure: string): HardenResult {
