@@ -160,7 +160,12 @@ export function readInput(path: string): { text: string } | { error: string } {
   }
 }
 
-/** Helm and other templates cannot be parsed as YAML until rendered. */
+/**
+ * Helm and other templates cannot be hardened until rendered: `{{` at the start of a line or
+ * as an unquoted value. Template syntax inside quoted or block strings (alert templates in a
+ * ConfigMap) is just text.
+ */
 export function isTemplated(text: string): boolean {
-  return /\{\{[-\s]|\{\{[.$a-zA-Z(/]/.test(text);
+  if (!text.includes('{{')) return false;
+  return /^[ \t]*(- )?\{\{/m.test(text) || /:[ \t]+\{\{/.test(text) || /^[ \t]*-[ \t]+\{\{/m.test(text);
 }
