@@ -38,7 +38,7 @@ export const MAX_ALIAS_COUNT = 100;
 /** Parses a multi-document YAML (or JSON) text, keeping every source range. */
 export function parseSource(text: string, isJson = false): ParsedSource {
   const lines = new LineCounter();
-  const docs = parseAllDocuments(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false, strict: true });
+  const docs = parseAllDocuments(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false, strict: true, merge: true });
   const list = Array.isArray(docs) ? docs : [];
   const errors: SourceError[] = [];
   for (const doc of list) {

@@ -1,0 +1,203 @@
+/**
+ * Image profiles: what well-known images need to keep working once hardened. Matching is by
+ * repository name (registry and `library/` stripped) and tag variant (`-alpine`).
+ */
+export interface ImageProfile {
+  /** Profile id, also the repository names it matches by default. */
+  id: string;
+  /** Repository names (last path segments or full paths) this profile matches. */
+  names: string[];
+  /** `uid:gid` to run as; `null` keeps the image's own (root) user and relies on `capAdd`. */
+  user: string | null;
+  /** The user on the Alpine variant, when it differs. */
+  alpineUser?: string;
+  /** Paths the image writes to at run time (tmpfs / emptyDir), besides /tmp. */
+  writable: string[];
+  /** Paths on the Alpine variant, when they differ (Alpine has /run, /var/run is a link). */
+  alpineWritable?: string[];
+  /** Capabilities the entrypoint needs once everything is dropped. */
+  capAdd: string[];
+  /** Environment variables the image also reads from a file (`NAME_FILE`). */
+  fileEnv: string[];
+  /** Why a read-only root filesystem cannot be applied, when it cannot. */
+  writableRoot?: string;
+  /** The image serves clients but needs no outbound connections (databases, caches). */
+  noEgress?: boolean;
+  /** What a reviewer should know. */
+  note: string;
+}
+
+/** The known images, most specific first. */
+export const PROFILES: readonly ImageProfile[] = [
+  {
+    id: 'nginx-unprivileged',
+    names: ['nginxinc/nginx-unprivileged', 'nginx-unprivileged'],
+    user: '101:101',
+    writable: ['/var/cache/nginx', '/var/run'],
+    alpineWritable: ['/var/cache/nginx', '/run'],
+    capAdd: [],
+    fileEnv: [],
+    note: 'listens on 8080 as uid 101',
+  },
+  {
+    id: 'nginx',
+    names: ['nginx'],
+    user: null,
+    writable: ['/var/cache/nginx', '/var/run'],
+    alpineWritable: ['/var/cache/nginx', '/run'],
+    capAdd: ['CHOWN', 'SETGID', 'SETUID', 'NET_BIND_SERVICE'],
+    fileEnv: [],
+    note: 'the master process starts as root to bind port 80 and switches to the nginx user; consider nginxinc/nginx-unprivileged',
+  },
+  {
+    id: 'httpd',
+    names: ['httpd'],
+    user: null,
+    writable: ['/usr/local/apache2/logs'],
+    capAdd: ['CHOWN', 'SETGID', 'SETUID', 'NET_BIND_SERVICE'],
+    fileEnv: [],
+    note: 'httpd starts as root to bind port 80 and switches to www-data (daemon on Alpine)',
+  },
+  {
+    id: 'postgres',
+    names: ['postgres', 'postgis/postgis', 'timescale/timescaledb', 'pgvector/pgvector'],
+    user: '999:999',
+    alpineUser: '70:70',
+    writable: ['/var/run/postgresql'],
+    capAdd: [],
+    fileEnv: ['POSTGRES_PASSWORD', 'POSTGRES_USER', 'POSTGRES_DB', 'POSTGRES_INITDB_ARGS'],
+    noEgress: true,
+    note: 'runs as the postgres user (999, 70 on Alpine); a bind-mounted data folder must be owned by that uid',
+  },
+  {
+    id: 'mysql',
+    names: ['mysql', 'percona', 'percona/percona-server'],
+    user: '999:999',
+    writable: ['/var/run/mysqld'],
+    capAdd: [],
+    fileEnv: ['MYSQL_ROOT_PASSWORD', 'MYSQL_PASSWORD', 'MYSQL_USER', 'MYSQL_DATABASE'],
+    noEgress: true,
+    note: 'runs as the mysql user (999); a bind-mounted data folder must be owned by that uid',
+  },
+  {
+    id: 'mariadb',
+    names: ['mariadb', 'bitnami/mariadb'],
+    user: '999:999',
+    writable: ['/run/mysqld'],
+    capAdd: [],
+    fileEnv: ['MARIADB_ROOT_PASSWORD', 'MARIADB_PASSWORD', 'MARIADB_USER', 'MARIADB_DATABASE', 'MYSQL_ROOT_PASSWORD', 'MYSQL_PASSWORD', 'MYSQL_USER', 'MYSQL_DATABASE'],
+    noEgress: true,
+    note: 'runs as the mysql user (999); a bind-mounted data folder must be owned by that uid',
+  },
+  {
+    id: 'mongo',
+    names: ['mongo', 'mongodb/mongodb-community-server'],
+    user: '999:999',
+    writable: [],
+    capAdd: [],
+    fileEnv: ['MONGO_INITDB_ROOT_USERNAME', 'MONGO_INITDB_ROOT_PASSWORD'],
+    noEgress: true,
+    note: 'runs as the mongodb user (999); /data/db and /data/configdb must be volumes',
+  },
+  {
+    id: 'redis',
+    names: ['redis', 'valkey/valkey', 'redis/redis-stack-server'],
+    user: '999:999',
+    writable: [],
+    capAdd: [],
+    fileEnv: [],
+    noEgress: true,
+    note: 'runs as the redis user (999); /data must be a volume when persistence is on',
+  },
+  {
+    id: 'rabbitmq',
+    names: ['rabbitmq'],
+    user: '999:999',
+    writable: ['/var/lib/rabbitmq', '/var/log/rabbitmq'],
+    capAdd: [],
+    fileEnv: [],
+    note: 'runs as the rabbitmq user (999); the Erlang cookie lives in /var/lib/rabbitmq',
+  },
+  {
+    id: 'elasticsearch',
+    names: ['elasticsearch', 'elastic/elasticsearch', 'docker.elastic.co/elasticsearch/elasticsearch', 'opensearchproject/opensearch', 'kibana', 'docker.elastic.co/kibana/kibana', 'logstash', 'docker.elastic.co/logstash/logstash'],
+    user: '1000:0',
+    writable: [],
+    capAdd: [],
+    fileEnv: ['ELASTIC_PASSWORD'],
+    writableRoot: 'Elastic images write their keystore and logs under their installation folder at start',
+    note: 'runs as uid 1000 with gid 0',
+  },
+  {
+    id: 'traefik',
+    names: ['traefik'],
+    user: null,
+    writable: [],
+    capAdd: ['NET_BIND_SERVICE'],
+    fileEnv: [],
+    note: 'binds ports 80/443; needs NET_BIND_SERVICE while it runs as root',
+  },
+  {
+    id: 'node',
+    names: ['node'],
+    user: '1000:1000',
+    writable: [],
+    capAdd: [],
+    fileEnv: [],
+    note: 'the image has a "node" user (1000)',
+  },
+  {
+    id: 'python',
+    names: ['python'],
+    user: null,
+    writable: [],
+    capAdd: [],
+    fileEnv: [],
+    note: 'no user in the image: the generic uid is used; pip caches need a writable HOME',
+  },
+];
+
+/** A profile matched to an image reference, with the variant-specific values resolved. */
+export interface MatchedProfile {
+  profile: ImageProfile;
+  alpine: boolean;
+  /** `uid:gid` to run as, or null to keep the image's user. */
+  user: string | null;
+  writable: string[];
+}
+
+/** Repository path of an image reference without registry, tag or digest: `postgres`, `bitnami/mariadb`. */
+export function repositoryOf(image: string): { repo: string; tag: string } {
+  let ref = image.trim();
+  const at = ref.indexOf('@');
+  if (at >= 0) ref = ref.slice(0, at);
+  const slash = ref.lastIndexOf('/');
+  const colon = ref.lastIndexOf(':');
+  let tag = '';
+  if (colon > slash) {
+    tag = ref.slice(colon + 1);
+    ref = ref.slice(0, colon);
+  }
+  const parts = ref.split('/');
+  if (parts.length > 1 && (parts[0].includes('.') || parts[0].includes(':') || parts[0] === 'localhost')) {
+    const host = parts.shift()!;
+    if (host !== 'docker.io' && host !== 'index.docker.io' && host !== 'registry-1.docker.io') parts.unshift(host);
+  }
+  if (parts[0] === 'library') parts.shift();
+  return { repo: parts.join('/').toLowerCase(), tag };
+}
+
+/** The profile for an image, or undefined for images cuirass knows nothing about. */
+export function profileFor(image: string | undefined): MatchedProfile | undefined {
+  if (!image) return undefined;
+  const { repo, tag } = repositoryOf(image);
+  const profile = PROFILES.find((p) => p.names.includes(repo));
+  if (!profile) return undefined;
+  const alpine = /(^|[-_.])alpine/.test(tag);
+  return {
+    profile,
+    alpine,
+    user: alpine && profile.alpineUser ? profile.alpineUser : profile.user,
+    writable: alpine && profile.alpineWritable ? profile.alpineWritable : profile.writable,
+  };
+}
