@@ -1,7 +1,9 @@
+import type { Node } from 'yaml';
 import { Fix, applyEdits, parseSource, renderOps } from './engine/index.js';
 import type { Op, ParsedSource, SourceError } from './engine/index.js';
 import { isKubernetesDoc, objectsOf, podTemplateOf } from './kubernetes/model.js';
 import type { K8sObject } from './kubernetes/model.js';
+import { isComposeDoc, servicesOf } from './compose/model.js';
 import type { Level, Settings } from './settings.js';
 import type { Finding, ObjectRef, Report, Transform, TransformContext } from './types.js';
 
@@ -25,6 +27,16 @@ export interface HardenResult {
   failure?: string;
   /** The text held Kubernetes objects. */
   kubernetes: boolean;
+  /** The text is a Compose file. */
+  compose: boolean;
+}
+
+/** What is known of the text's origin. */
+export interface TextInfo {
+  /** The text is JSON (by file name or content): new content must be JSON. */
+  json?: boolean;
+  /** File name, for Compose override detection. */
+  file?: string;
 }
 
 /** Passes before giving up on reaching a fixed point (two are normal: fix, then verify). */
@@ -35,25 +47,28 @@ const MAX_PASSES = 6;
  * applies the permitted fixes as minimal edits; the run ends on a pass that plans nothing,
  * so the output is verified to be a fixed point (hardening it again changes nothing).
  */
-export function hardenText(input: string, options: HardenOptions, json = false): HardenResult {
+export function hardenText(input: string, options: HardenOptions, textInfo: TextInfo | boolean = {}): HardenResult {
+  const info: TextInfo = typeof textInfo === 'boolean' ? { json: textInfo } : textInfo;
+  const json = info.json ?? false;
   let text = input;
   let shape: string[] = [];
   const changes = new Map<string, Finding>();
   for (let pass = 0; pass < MAX_PASSES; pass++) {
     const src = parseSource(text, json);
     if (src.errors.length) {
-      if (pass === 0) return { output: input, changes: [], remaining: [], errors: src.errors, kubernetes: false };
+      if (pass === 0) return { output: input, changes: [], remaining: [], errors: src.errors, kubernetes: false, compose: false };
       const e = src.errors[0];
       return failed(input, `hardened output does not parse (${e.line}:${e.col} ${e.message})`);
     }
-    const findings = planFindings(src, options);
+    const findings = planFindings(src, options, info.file ?? '');
     const kubernetes = src.docs.some(isKubernetesDoc);
+    const compose = !kubernetes && src.docs.some(isComposeDoc);
     const fixes = findings.filter((f) => f.fixable);
     if (pass === 0) shape = shapeOf(src);
     if (fixes.length === 0) {
       const broken = pass > 0 ? validate(text, src, shape, json) : undefined;
       if (broken) return failed(input, broken);
-      return { output: text, changes: [...changes.values()], remaining: findings, errors: [], kubernetes };
+      return { output: text, changes: [...changes.values()], remaining: findings, errors: [], kubernetes, compose };
     }
     for (const f of fixes) if (!changes.has(identity(f))) changes.set(identity(f), f);
     const next = applyEdits(text, renderOps(src, fixes.flatMap((f) => f.ops))).text;
@@ -85,7 +100,7 @@ function validate(text: string, src: ParsedSource, before: string[], json: boole
 }
 
 function failed(input: string, failure: string): HardenResult {
-  return { output: input, changes: [], remaining: [], errors: [], failure, kubernetes: true };
+  return { output: input, changes: [], remaining: [], errors: [], failure, kubernetes: true, compose: false };
 }
 
 function identity(f: Finding): string {
@@ -93,20 +108,44 @@ function identity(f: Finding): string {
 }
 
 /** Runs every transform over every object of a parsed text and collects its findings. */
-export function planFindings(src: ParsedSource, options: HardenOptions): Finding[] {
+export function planFindings(src: ParsedSource, options: HardenOptions, file = ''): Finding[] {
   const findings: Finding[] = [];
   for (const doc of src.docs) {
+    if (isComposeDoc(doc) && !isKubernetesDoc(doc)) {
+      for (const svc of servicesOf(doc, file)) {
+        const skip = composeExemption(svc.effective['x-cuirass']);
+        const own: Finding[] = [];
+        for (const transform of options.transforms) {
+          if (!transform.service || skip.has(transform.id) || skip.has('all')) continue;
+          const ctx = contextFor(src, options, transform, { kind: 'service', name: svc.name }, svc.node, own);
+          transform.service(svc, ctx);
+        }
+        // An override file only adds to its base file, which carries the additions: here
+        // only what weakens the base (privileged, root, unconfined…) is reported and fixed.
+        findings.push(...(svc.override ? own.filter((f) => f.behaviorChanging || f.ops.length === 0) : own));
+      }
+      continue;
+    }
     if (!isKubernetesDoc(doc)) continue;
     for (const object of objectsOf(doc)) {
       const pod = podTemplateOf(object);
       for (const transform of options.transforms) {
-        const ctx = contextFor(src, options, transform, object, findings);
+        const ctx = contextFor(src, options, transform, refOf(object), object.node, findings);
         transform.object?.(object, ctx);
         if (pod && transform.pod) transform.pod(pod, ctx);
       }
     }
   }
   return findings;
+}
+
+/** Transform ids a service exempts itself from with `x-cuirass: {skip: [...], reason: ...}`. */
+function composeExemption(value: unknown): Set<string> {
+  if (typeof value !== 'object' || value === null) return new Set();
+  const { skip, reason } = value as { skip?: unknown; reason?: unknown };
+  if (typeof reason !== 'string' || !reason.trim()) return new Set();
+  const ids = Array.isArray(skip) ? skip : typeof skip === 'string' ? skip.split(',') : [];
+  return new Set(ids.map((id) => String(id).trim()));
 }
 
 function refOf(object: K8sObject): ObjectRef {
@@ -117,14 +156,15 @@ function contextFor(
   src: ParsedSource,
   options: HardenOptions,
   transform: Transform,
-  object: K8sObject,
+  object: ObjectRef,
+  fallback: Node,
   sink: Finding[],
 ): TransformContext {
   return {
     level: options.level,
     settings: options.settings,
     report(report: Report) {
-      const offset = report.at?.range?.[0] ?? object.node.range?.[0] ?? 0;
+      const offset = report.at?.range?.[0] ?? fallback.range?.[0] ?? 0;
       const { line, col } = src.lines.linePos(offset);
       let ops: Op[] = [];
       let reason: string | undefined;
@@ -146,7 +186,7 @@ function contextFor(
         severity: report.severity ?? transform.severity,
         message: report.message,
         field: report.field,
-        object: refOf(object),
+        object,
         line,
         col,
         behaviorChanging,

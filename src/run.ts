@@ -1,5 +1,5 @@
 import { hardenText } from './harden.js';
-import { isComposeName, isTemplated } from './load.js';
+import { isTemplated } from './load.js';
 import type { Level, Settings } from './settings.js';
 import type { Finding, Transform } from './types.js';
 import { TRANSFORMS } from '../transforms/index.js';
@@ -53,7 +53,7 @@ export function processText(display: string, text: string, options: RunOptions):
   const json = /\.json$/i.test(display) || /^\uFEFF?\s*[{[]/.test(text);
   let result;
   try {
-    result = hardenText(text, options, json);
+    result = hardenText(text, options, { json, file: display });
   } catch (e) {
     return { ...base, status: 'error', line: 1, col: 1, message: `internal error: ${(e as Error).message}` };
   }
@@ -64,10 +64,8 @@ export function processText(display: string, text: string, options: RunOptions):
   if (result.failure) {
     return { ...base, status: 'error', line: 1, col: 1, message: `left untouched: ${result.failure}`, manifest: true };
   }
-  if (!result.kubernetes) {
-    const compose = isComposeName(display) || /^services\s*:/m.test(text);
-    const message = compose ? 'skipped: Compose files are not hardened yet' : 'skipped: no Kubernetes objects';
-    return { ...base, status: 'skipped', message, manifest: compose };
+  if (!result.kubernetes && !result.compose) {
+    return { ...base, status: 'skipped', message: 'skipped: no Kubernetes objects or Compose services' };
   }
   return {
     ...base,

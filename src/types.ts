@@ -1,6 +1,7 @@
 import type { Node } from 'yaml';
 import type { Fix, Op } from './engine/index.js';
 import type { PodTemplate, K8sObject } from './kubernetes/model.js';
+import type { ComposeService } from './compose/model.js';
 import type { Level, Settings } from './settings.js';
 
 /** How bad an unfixed finding is. */
@@ -72,4 +73,6 @@ export interface Transform {
   pod?(pod: PodTemplate, ctx: TransformContext): void;
   /** Runs once per Kubernetes object (workload or not). */
   object?(object: K8sObject, ctx: TransformContext): void;
+  /** Runs once per Compose service. */
+  service?(service: ComposeService, ctx: TransformContext): void;
 }

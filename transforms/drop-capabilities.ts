@@ -1,5 +1,6 @@
 import type { Transform } from '../src/types.js';
 import { label, nodeAt, scalarItems, seqAt } from './support.js';
+import { appendForService, listOf, where } from './compose.js';
 
 const CAPS = ['securityContext', 'capabilities'];
 
@@ -35,6 +36,42 @@ export default {
           fix: (f) => f.removeItem(add!, item.node),
         });
       }
+    }
+  },
+
+  service(svc, ctx) {
+    const drops = listOf(svc.effective.cap_drop).map(String);
+    if (!drops.includes('ALL')) {
+      ctx.report({
+        at: where(svc, 'cap_drop'),
+        field: `${svc.path}.cap_drop`,
+        message: `service "${svc.name}" does not drop all capabilities`,
+        fix: (f) => appendForService(f, svc, 'cap_drop', 'ALL'),
+      });
+    }
+    const adds = listOf(svc.effective.cap_add).map((c) => String(c).replace(/^CAP_/, ''));
+    const profile = svc.profile;
+    const user = svc.effective.user;
+    const runsAsRoot = user == null || /^(root|0)(:|$)/.test(String(user));
+    const needed = profile && runsAsRoot ? profile.profile.capAdd : [];
+    for (const cap of needed) {
+      if (adds.includes(cap) || adds.includes('ALL')) continue;
+      ctx.report({
+        at: where(svc, 'cap_add'),
+        field: `${svc.path}.cap_add`,
+        message: `service "${svc.name}" gets ${cap} back: ${profile!.profile.id} needs it once all capabilities are dropped`,
+        severity: 'low',
+        fix: (f) => appendForService(f, svc, 'cap_add', cap),
+      });
+    }
+    for (const cap of adds) {
+      if (cap === 'NET_BIND_SERVICE' || needed.includes(cap)) continue;
+      ctx.report({
+        at: where(svc, 'cap_add'),
+        field: `${svc.path}.cap_add`,
+        message: `service "${svc.name}" adds capability ${cap}`,
+        severity: cap === 'ALL' || cap === 'SYS_ADMIN' ? 'critical' : 'high',
+      });
     }
   },
 } satisfies Transform;

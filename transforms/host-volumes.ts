@@ -1,6 +1,10 @@
 import type { Transform } from '../src/types.js';
 import { nodeAt, scalarAt } from './support.js';
 import { RESTRICTED_VOLUME_TYPES, exposesRuntimeSocket, podVolumes } from './volumes.js';
+import { volumesOf, where } from './compose.js';
+
+/** Host folders whose bind mount gives a container power over the host. */
+const SENSITIVE_HOST_PATHS = ['/', '/etc', '/proc', '/sys', '/dev', '/boot', '/root', '/home', '/var/run', '/run', '/var/lib/docker', '/var/lib/kubelet', '/lib/modules', '/usr', '/bin', '/sbin', '/lib'];
 
 /** OWASP rule 8: host paths and volume types the restricted profile forbids need a person. */
 export default {
@@ -27,6 +31,21 @@ export default {
           severity: 'medium',
         });
       }
+    }
+  },
+
+  service(svc, ctx) {
+    for (const v of volumesOf(svc)) {
+      if (v.type !== 'bind' || exposesRuntimeSocket(v.source)) continue;
+      const source = v.source.replace(/\/+$/, '') || '/';
+      const hit = SENSITIVE_HOST_PATHS.find((p) => source === p || (p !== '/' && source.startsWith(p + '/')));
+      if (!hit) continue;
+      ctx.report({
+        at: v.node ?? where(svc, 'volumes'),
+        field: `${svc.path}.volumes`,
+        message: `service "${svc.name}" mounts the sensitive host path ${v.source}${v.readOnly ? ' (read-only)' : ''}`,
+        severity: v.readOnly ? 'medium' : 'high',
+      });
     }
   },
 } satisfies Transform;

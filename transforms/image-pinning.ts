@@ -1,5 +1,7 @@
 import type { Transform } from '../src/types.js';
 import { label, nodeAt } from './support.js';
+import { where } from './compose.js';
+import type { YAMLMap } from 'yaml';
 
 /** The tag of an image reference, '' when there is none; digests count as pinned. */
 export function imageTag(image: string): { tag: string; digest: boolean } {
@@ -27,5 +29,17 @@ export default {
         message: `${label(c)} uses ${tag ? 'the latest tag' : 'an untagged image'} (${c.image})`,
       });
     }
+  },
+
+  service(svc, ctx) {
+    const image = svc.image;
+    if (!image || image.includes('${')) return;
+    const { tag, digest } = imageTag(image);
+    if (digest || (tag && tag !== 'latest')) return;
+    ctx.report({
+      at: (svc.node.get('image', true) as YAMLMap | undefined) ?? where(svc, 'image'),
+      field: `${svc.path}.image`,
+      message: `service "${svc.name}" uses ${tag ? 'the latest tag' : 'an untagged image'} (${image})`,
+    });
   },
 } satisfies Transform;

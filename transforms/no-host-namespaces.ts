@@ -1,5 +1,6 @@
 import type { Transform } from '../src/types.js';
 import { label, mapAt, mapItems, nodeAt, scalarAt, seqAt } from './support.js';
+import { unsetForService, where } from './compose.js';
 
 const PROBES = ['livenessProbe', 'readinessProbe', 'startupProbe'];
 const HANDLERS = ['postStart', 'preStop'];
@@ -53,6 +54,27 @@ export default {
           });
         }
       }
+    }
+  },
+
+  service(svc, ctx) {
+    for (const [key, safe] of [['pid', null], ['ipc', 'private'], ['uts', null]] as const) {
+      if (svc.effective[key] !== 'host') continue;
+      ctx.report({
+        at: where(svc, key),
+        field: `${svc.path}.${key}`,
+        message: `service "${svc.name}" shares the host's ${key.toUpperCase()} namespace`,
+        behaviorChanging: true,
+        fix: (f) => unsetForService(f, svc, key, safe),
+      });
+    }
+    for (const key of ['network_mode', 'userns_mode']) {
+      if (svc.effective[key] !== 'host') continue;
+      ctx.report({
+        at: where(svc, key),
+        field: `${svc.path}.${key}`,
+        message: `service "${svc.name}" uses the host's ${key === 'network_mode' ? 'network stack' : 'user namespace'} (${key}: host); give it published ports instead`,
+      });
     }
   },
 } satisfies Transform;

@@ -1,5 +1,9 @@
 import type { Transform } from '../src/types.js';
 import { label, nodeAt, scalarAt, scalarItems, seqAt } from './support.js';
+import { appendForService, listOf, setForService, where } from './compose.js';
+import { isScalar, isSeq } from 'yaml';
+import type { Node } from 'yaml';
+import { pairOf } from '../src/engine/index.js';
 
 /** OWASP rule 4: processes cannot gain privileges (setuid binaries, file capabilities). */
 export default {
@@ -34,5 +38,31 @@ export default {
         fix: (f) => f.set(c.node, key, false),
       });
     }
+  },
+
+  service(svc, ctx) {
+    const opts = listOf(svc.effective.security_opt).map(String);
+    const nnp = /^no-new-privileges(?:[:=](true|false))?$/;
+    if (opts.some((o) => nnp.exec(o) && !/false$/.test(o))) return;
+    const disabled = opts.findIndex((o) => /^no-new-privileges[:=]false$/.test(o));
+    if (disabled >= 0) {
+      const literal = pairOf(svc.node, 'security_opt')?.value;
+      const item = isSeq(literal) ? (literal.items.find((i) => isScalar(i) && String(i.value) === opts[disabled]) as Node | undefined) : undefined;
+      ctx.report({
+        at: item ?? where(svc, 'security_opt'),
+        field: `${svc.path}.security_opt`,
+        message: `service "${svc.name}" allows privilege escalation (${opts[disabled]})`,
+        behaviorChanging: true,
+        fix: (f) =>
+          item ? f.replace(item, 'no-new-privileges:true') : setForService(f, svc, ['security_opt'], opts.map((o, i) => (i === disabled ? 'no-new-privileges:true' : o))),
+      });
+      return;
+    }
+    ctx.report({
+      at: where(svc, 'security_opt'),
+      field: `${svc.path}.security_opt`,
+      message: `service "${svc.name}" does not set no-new-privileges`,
+      fix: (f) => appendForService(f, svc, 'security_opt', 'no-new-privileges:true'),
+    });
   },
 } satisfies Transform;

@@ -1,6 +1,7 @@
 import type { YAMLMap } from 'yaml';
 import type { Transform, TransformContext } from '../src/types.js';
 import { label, mapAt, mapItems, nodeAt, scalarAt, seqAt } from './support.js';
+import { unsetForService, where } from './compose.js';
 
 /** Sysctls the Pod Security Standards consider safe (namespaced and isolated). */
 const SAFE_SYSCTLS = new Set([
@@ -103,5 +104,16 @@ export default {
       const sc = mapAt(c.node, ['securityContext']);
       if (sc) checkSecurityContext(sc, `${c.path}.securityContext`, label(c), ctx);
     }
+  },
+
+  service(svc, ctx) {
+    if (svc.effective.privileged !== true && svc.effective.privileged !== 'true') return;
+    ctx.report({
+      at: where(svc, 'privileged'),
+      field: `${svc.path}.privileged`,
+      message: `service "${svc.name}" is privileged`,
+      behaviorChanging: true,
+      fix: (f) => unsetForService(f, svc, 'privileged', false),
+    });
   },
 } satisfies Transform;

@@ -1,9 +1,19 @@
 import type { Transform } from '../src/types.js';
 import { label, mapItems, nodeAt, scalarAt, seqAt } from './support.js';
+import { appendForService, listOf, setForService, volumesOf, where } from './compose.js';
+import { isMap, isScalar } from 'yaml';
 
 /** Volume name for an emptyDir at `path`: /tmp → tmp, /var/cache/nginx → var-cache-nginx. */
 function volumeName(path: string): string {
   return path.replace(/^\/+|\/+$/g, '').replace(/[^a-z0-9]+/gi, '-').toLowerCase().slice(0, 50) || 'tmp';
+}
+
+const CONFIG_EXTENSIONS = /\.(conf|cfg|cnf|ini|ya?ml|json|toml|xml|properties|pem|crt|cert|key|htpasswd|lua|tmpl|tpl|sql|env|rules)$/i;
+
+/** A bind source that names a single configuration file (by its extension). */
+function isConfigFile(source: string): boolean {
+  const base = source.split(/[\\/]/).pop() ?? '';
+  return CONFIG_EXTENSIONS.test(base) && !base.includes('$');
 }
 
 /** OWASP rule 8: read-only root filesystem, with an emptyDir where the app must write. */
@@ -46,6 +56,65 @@ export default {
           },
         });
       }
+    }
+  },
+
+  service(svc, ctx) {
+    const readOnly = svc.effective.read_only;
+    const profile = svc.profile;
+    if (readOnly !== true && readOnly !== 'true') {
+      if (profile?.profile.writableRoot) {
+        ctx.report({
+          at: where(svc, 'read_only'),
+          field: `${svc.path}.read_only`,
+          message: `service "${svc.name}" keeps a writable root filesystem: ${profile.profile.writableRoot}`,
+          severity: 'low',
+        });
+        return;
+      }
+      ctx.report({
+        at: where(svc, 'read_only'),
+        field: `${svc.path}.read_only`,
+        message: readOnly === false ? `service "${svc.name}" has a writable root filesystem (read_only: false)` : `service "${svc.name}" has a writable root filesystem`,
+        behaviorChanging: readOnly === false,
+        fix: (f) => setForService(f, svc, ['read_only'], true),
+      });
+    }
+    const volumes = volumesOf(svc);
+    const mounted = new Set([
+      ...listOf(svc.effective.tmpfs).map((t) => String(t).split(':')[0].replace(/\/+$/, '')),
+      ...volumes.map((v) => v.target.replace(/\/+$/, '')),
+    ]);
+    const paths = [...new Set([...ctx.settings.tmpfs, ...(profile?.writable ?? [])])];
+    for (const path of paths) {
+      if (mounted.has(path.replace(/\/+$/, ''))) continue;
+      ctx.report({
+        at: where(svc, 'tmpfs'),
+        field: `${svc.path}.tmpfs`,
+        message: `service "${svc.name}" gets a tmpfs at ${path} so it can still write there${profile && path !== '/tmp' ? ` (${profile.profile.id})` : ''}`,
+        severity: 'low',
+        fix: (f) => appendForService(f, svc, 'tmpfs', path),
+      });
+    }
+    for (const v of volumes) {
+      if (v.type !== 'bind' || v.readOnly || !isConfigFile(v.source)) continue;
+      const node = v.node;
+      ctx.report({
+        at: node ?? where(svc, 'volumes'),
+        field: `${svc.path}.volumes`,
+        message: `service "${svc.name}" mounts the config file ${v.source} writable; it becomes read-only`,
+        severity: 'low',
+        behaviorChanging: v.mode.split(',').includes('rw'),
+        fix: (f) => {
+          if (!node) return void f.refuse('the volume comes from a shared anchor or extends');
+          if (isScalar(node)) {
+            if (!v.mode) return void f.replace(node, `${v.raw}:ro`);
+            if (v.raw.includes('${')) return void f.refuse('the mount mixes interpolation and a mode; add :ro by hand');
+            const modes = v.mode.split(',').filter((m) => m !== 'rw');
+            f.replace(node, `${v.source}:${v.target}:${['ro', ...modes].join(',')}`);
+          } else if (isMap(node)) f.set(node, ['read_only'], true);
+        },
+      });
     }
   },
 } satisfies Transform;

@@ -1,5 +1,6 @@
 import type { Transform } from '../src/types.js';
 import { label, mapAt, scalarAt } from './support.js';
+import { effectiveAt, setForService, where } from './compose.js';
 
 const MEMORY_UNITS: Record<string, number> = {
   '': 1, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18,
@@ -11,6 +12,17 @@ export function parseQuantity(value: unknown): number {
   const m = /^([+-]?[0-9.]+(?:[eE][+-]?[0-9]+)?)([a-zA-Z]*)$/.exec(String(value ?? '').trim());
   if (!m || !(m[2] in MEMORY_UNITS)) return NaN;
   return Number(m[1]) * MEMORY_UNITS[m[2]];
+}
+
+/** A Kubernetes memory quantity in Compose's byte syntax: 512Mi → 512M. */
+export function composeBytes(quantity: string): string {
+  return quantity.replace(/^([0-9.]+)([KMGTPE])i$/, '$1$2').replace(/^([0-9.]+)([kKMGTPE])$/, '$1$2');
+}
+
+/** A Kubernetes CPU quantity as Compose cpus: 500m → '0.5'. */
+export function composeCpus(quantity: string): string {
+  const n = parseQuantity(quantity);
+  return Number.isFinite(n) ? String(Math.round(n * 1000) / 1000) : quantity;
 }
 
 /** OWASP rule 7: bound what a container may consume. */
@@ -51,6 +63,37 @@ export default {
           });
         }
       }
+    }
+  },
+
+  service(svc, ctx) {
+    const { memory, cpu, pids } = ctx.settings.limits;
+    const e = svc.effective;
+    const limits = (key: string) => effectiveAt(svc, ['deploy', 'resources', 'limits', key]);
+    const wanted: { have: boolean; legacy: string; path: string[]; value: unknown; label: string }[] = [
+      { have: e.mem_limit != null || limits('memory') != null, legacy: 'mem_limit', path: ['deploy', 'resources', 'limits', 'memory'], value: composeBytes(memory), label: 'memory' },
+      { have: e.cpus != null || limits('cpus') != null, legacy: 'cpus', path: ['deploy', 'resources', 'limits', 'cpus'], value: composeCpus(cpu), label: 'cpu' },
+      { have: e.pids_limit != null || limits('pids') != null, legacy: 'pids_limit', path: ['deploy', 'resources', 'limits', 'pids'], value: pids, label: 'pids' },
+    ];
+    for (const w of wanted) {
+      if (w.have) continue;
+      const legacy = svc.legacyResources;
+      const value = legacy && w.legacy === 'cpus' ? Number(w.value) : legacy && w.legacy === 'mem_limit' ? String(w.value).toLowerCase() : w.value;
+      ctx.report({
+        at: where(svc, legacy ? w.legacy : 'deploy'),
+        field: `${svc.path}.${legacy ? w.legacy : w.path.join('.')}`,
+        message: `service "${svc.name}" has no ${w.label} limit; ${String(value)} is used`,
+        fix: (f) => setForService(f, svc, legacy ? [w.legacy] : w.path, value),
+      });
+    }
+    const restart = String(e.restart ?? '');
+    if (restart === 'always' || restart === 'unless-stopped') {
+      ctx.report({
+        at: where(svc, 'restart'),
+        field: `${svc.path}.restart`,
+        message: `service "${svc.name}" restarts without bound (restart: ${restart}); on-failure:5 limits crash loops`,
+        severity: 'low',
+      });
     }
   },
 } satisfies Transform;

@@ -1,5 +1,6 @@
 import type { Transform } from '../src/types.js';
 import { label, nodeAt, scalarAt } from './support.js';
+import { setForService, where } from './compose.js';
 
 /** OWASP rule 2: do not run containers as root. */
 export default {
@@ -71,6 +72,41 @@ export default {
           fix: (f) => f.set(c.node, [...sc, 'runAsUser'], uid),
         });
       }
+    }
+  },
+
+  service(svc, ctx) {
+    const user = svc.effective.user;
+    const profile = svc.profile;
+    const wanted = profile?.user ?? `${ctx.settings.uid}:${ctx.settings.gid}`;
+    const keepsRoot = profile !== undefined && profile.user === null;
+    const isRoot = typeof user === 'string' || typeof user === 'number' ? /^(root|0)(:|$)/.test(String(user)) : false;
+    if (user == null || user === '') {
+      if (keepsRoot) {
+        ctx.report({
+          at: where(svc, 'image'),
+          field: `${svc.path}.user`,
+          message: `service "${svc.name}" keeps the root user that ${profile.profile.id} needs: ${profile.profile.note}`,
+          severity: 'medium',
+        });
+        return;
+      }
+      ctx.report({
+        at: svc.node,
+        field: `${svc.path}.user`,
+        message: profile
+          ? `service "${svc.name}" runs as root; ${profile.profile.id} runs as ${wanted}`
+          : `service "${svc.name}" runs as root; ${wanted} is used (unknown image: if its entrypoint needs root, exempt it with x-cuirass)`,
+        fix: (f) => setForService(f, svc, ['user'], wanted),
+      });
+    } else if (isRoot && !keepsRoot) {
+      ctx.report({
+        at: where(svc, 'user'),
+        field: `${svc.path}.user`,
+        message: `service "${svc.name}" runs as root (user: ${String(user)}); ${wanted} is used`,
+        behaviorChanging: true,
+        fix: (f) => setForService(f, svc, ['user'], wanted),
+      });
     }
   },
 } satisfies Transform;

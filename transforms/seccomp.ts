@@ -2,6 +2,9 @@ import { isScalar } from 'yaml';
 import type { YAMLMap } from 'yaml';
 import type { Transform, TransformContext } from '../src/types.js';
 import { label, mapAt, nodeAt, scalarAt } from './support.js';
+import { listOf, setForService, where } from './compose.js';
+import { isSeq } from 'yaml';
+import { pairOf } from '../src/engine/index.js';
 
 const APPARMOR_PREFIX = 'container.apparmor.security.beta.kubernetes.io/';
 
@@ -59,6 +62,24 @@ export default {
         severity: 'high',
         behaviorChanging: true,
         fix: (f) => f.set(annotations!, [key], 'runtime/default'),
+      });
+    }
+  },
+
+  service(svc, ctx) {
+    const opts = listOf(svc.effective.security_opt).map(String);
+    const weak = (o: string) => /^(seccomp|apparmor)[:=]unconfined$/i.test(o) || /^label[:=]disable$/i.test(o);
+    if (!opts.some(weak)) return;
+    const literal = pairOf(svc.node, 'security_opt')?.value;
+    for (const o of opts.filter(weak)) {
+      const item = isSeq(literal) ? literal.items.find((i) => isScalar(i) && String(i.value) === o) : undefined;
+      ctx.report({
+        at: (item as YAMLMap | undefined) ?? where(svc, 'security_opt'),
+        field: `${svc.path}.security_opt`,
+        message: `service "${svc.name}" disables a kernel security profile (${o})`,
+        severity: 'high',
+        behaviorChanging: true,
+        fix: (f) => (item && isSeq(literal) ? f.removeItem(literal, item as YAMLMap) : setForService(f, svc, ['security_opt'], opts.filter((x) => !weak(x)))),
       });
     }
   },

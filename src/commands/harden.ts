@@ -86,7 +86,7 @@ export async function runHarden(paths: string[], opts: CliOptions): Promise<numb
   });
   if (progress) err('\r'.padEnd(101) + '\r');
   if (found.errors.length === 0 && outcomes.every((o) => !o.manifest && o.status !== 'error')) {
-    err(`cuirass: no Kubernetes manifests found under ${paths.join(', ')}\n`);
+    err(`cuirass: no Kubernetes manifests or Compose files found under ${paths.join(', ')}\n`);
     failed = true;
   }
 

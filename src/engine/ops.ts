@@ -66,15 +66,24 @@ export class Fix {
     return this.walk(map, path, value, true);
   }
 
+  /** Replaces the whole value of a pair (an alias, a collection or a scalar) by `value`. */
+  setValue(pair: Pair, value: unknown): this {
+    if (anchored(pair.value)) return this.refuse(shared(pair.value));
+    this.ops.push({ kind: 'set-value', pair, value });
+    return this;
+  }
+
   /** Removes the pair `key` from `map`, if present. */
   remove(map: YAMLMap, key: string): this {
     const pair = pairOf(map, key);
+    if (pair && anchored(pair.value)) return this.refuse(shared(pair.value));
     if (pair) this.ops.push({ kind: 'remove', map, pair });
     return this;
   }
 
   /** Removes one item of a sequence. */
   removeItem(seq: YAMLSeq, item: Node): this {
+    if (anchored(item)) return this.refuse(shared(item));
     this.ops.push({ kind: 'remove-item', seq, item });
     return this;
   }
@@ -82,6 +91,7 @@ export class Fix {
   /** Replaces a scalar node by another scalar value. */
   replace(node: Node, value: unknown): this {
     if (isAlias(node) || !isScalar(node)) return this.refuse('the value is not a plain scalar');
+    if (anchored(node)) return this.refuse(shared(node));
     this.ops.push({ kind: 'replace', node, value });
     return this;
   }
@@ -91,6 +101,7 @@ export class Fix {
     const node = nodeAt(map, path);
     if (isNullish(node)) return this.walk(map, path, [value], true);
     if (isAlias(node) || !isSeq(node)) return this.refuse(`${path.join('.')} is not a list that can be edited in place`);
+    if (anchored(node)) return this.refuse(shared(node));
     this.ops.push({ kind: 'append', seq: node as YAMLSeq, value });
     return this;
   }
@@ -112,6 +123,7 @@ export class Fix {
         return this;
       }
       const node = pair.value as Node | null;
+      if (anchored(node)) return this.refuse(shared(node));
       if (isNullish(node)) {
         if (rest.length === 0 && !override) return this;
         this.ops.push({ kind: 'set-value', pair: pair as Pair, value: nest(rest, value) });
@@ -131,6 +143,15 @@ export class Fix {
     }
     return this;
   }
+}
+
+/** True for a node that carries an anchor: editing it would change every alias of it too. */
+function anchored(node: unknown): boolean {
+  return node != null && typeof node === 'object' && 'anchor' in node && Boolean((node as { anchor?: string }).anchor);
+}
+
+function shared(node: unknown): string {
+  return `the value is shared through the anchor &${(node as { anchor?: string }).anchor}; edit it by hand`;
 }
 
 function isObjectLike(value: unknown): boolean {

@@ -84,6 +84,12 @@ function deepEqual(a: unknown, b: unknown): boolean {
 /** A value set after `key:` belongs to that key, before anything else inserted at the same offset. */
 const SET_VALUE_RANK = -1e6;
 
+/**
+ * Strings that YAML 1.1 readers (docker-compose v1, PyYAML, older Go parsers) would take for
+ * numbers or booleans: sexagesimal `999:999`, `yes`/`no`/`on`/`off`. They are always quoted.
+ */
+const YAML11_AMBIGUOUS = /^(?:[-+]?[0-9][0-9_]*(?::[0-9]+)+(?:\.[0-9_]*)?|y|Y|yes|Yes|YES|n|N|no|No|NO|on|On|ON|off|Off|OFF)$/;
+
 const SCALAR_OPTIONS = { lineWidth: 0, minContentWidth: 0 } as const;
 
 class Renderer {
@@ -140,7 +146,7 @@ class Renderer {
   private scalar(value: unknown, original?: Scalar): string {
     if (this.style.json) return JSON.stringify(value);
     if (typeof value === 'string') {
-      if (original?.type === 'QUOTE_DOUBLE' || value.includes('\n')) return JSON.stringify(value);
+      if (original?.type === 'QUOTE_DOUBLE' || value.includes('\n') || YAML11_AMBIGUOUS.test(value)) return JSON.stringify(value);
       if (original?.type === 'QUOTE_SINGLE') return `'${value.replace(/'/g, "''")}'`;
     }
     return stringify(value, SCALAR_OPTIONS).trimEnd();

@@ -1,0 +1,98 @@
+import { isAlias, isMap, isScalar } from 'yaml';
+import type { Document, Node, Pair, YAMLMap } from 'yaml';
+import { MAX_ALIAS_COUNT, pairOf } from '../engine/index.js';
+import { profileFor } from '../../transforms/profiles/index.js';
+import type { MatchedProfile } from '../../transforms/profiles/index.js';
+
+/** One service of a Compose file, with its effective configuration. */
+export interface ComposeService {
+  name: string;
+  /** The service's own mapping: edits go here, so they affect this service only. */
+  node: YAMLMap;
+  doc: Document.Parsed;
+  /** The document's root mapping (top-level `secrets:`, `networks:`). */
+  root: YAMLMap;
+  /** Dotted path, `services.web`. */
+  path: string;
+  /** What Compose will see: merge keys and `extends` within the file resolved. */
+  effective: Record<string, unknown>;
+  image?: string;
+  profile?: MatchedProfile;
+  /** The file is an override (`compose.override.yaml`): it only adds to a base file. */
+  override: boolean;
+  /** The file limits resources with `mem_limit`/`cpus`/`pids_limit` rather than `deploy`. */
+  legacyResources: boolean;
+}
+
+/** True when a document looks like a Compose file: a `services` mapping at the top. */
+export function isComposeDoc(doc: Document.Parsed): boolean {
+  const root = doc.contents;
+  return isMap(root) && isMap(root.get('services', true));
+}
+
+/** `compose.override.yaml`, `docker-compose.override.yml`, `compose.prod.yaml`… */
+export function isOverrideName(file: string): boolean {
+  return /(^|[/\\])(docker-)?compose\.override\.ya?ml$/i.test(file);
+}
+
+function toPlain(node: unknown, doc: Document.Parsed): unknown {
+  return node == null ? undefined : (node as Node).toJS(doc, { maxAliasCount: MAX_ALIAS_COUNT });
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Compose's `extends` merge, simplified: mappings merge, the extending service's values win. */
+function extendWith(base: Record<string, unknown>, own: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(own)) out[k] = isRecord(out[k]) && isRecord(v) ? extendWith(out[k] as Record<string, unknown>, v) : v;
+  return out;
+}
+
+/** The services of a Compose document. */
+export function servicesOf(doc: Document.Parsed, file: string): ComposeService[] {
+  const root = doc.contents as YAMLMap;
+  const services = root.get("services", true) as unknown as YAMLMap;
+  const plain = (toPlain(services, doc) ?? {}) as Record<string, Record<string, unknown>>;
+  const legacy = services.items.some((p) => {
+    const v = toPlain(p.value, doc);
+    return isRecord(v) && ('mem_limit' in v || 'cpus' in v || 'pids_limit' in v || 'mem_reservation' in v);
+  });
+  const resolve = (name: string, seen: Set<string>): Record<string, unknown> => {
+    const own = isRecord(plain[name]) ? plain[name] : {};
+    const ext = own.extends;
+    const baseName = typeof ext === 'string' ? ext : isRecord(ext) && !ext.file ? ext.service : undefined;
+    if (typeof baseName !== 'string' || seen.has(baseName) || !(baseName in plain)) return own;
+    seen.add(baseName);
+    const { extends: _drop, ...rest } = own;
+    void _drop;
+    return extendWith(resolve(baseName, seen), rest);
+  };
+  const out: ComposeService[] = [];
+  for (const pair of services.items as Pair[]) {
+    const name = isScalar(pair.key) ? String(pair.key.value) : undefined;
+    const node = pair.value;
+    if (!name || !isMap(node) || isAlias(node)) continue;
+    const effective = resolve(name, new Set([name]));
+    const image = typeof effective.image === 'string' ? effective.image : undefined;
+    out.push({
+      name,
+      node,
+      doc,
+      root,
+      path: `services.${name}`,
+      effective,
+      image,
+      profile: profileFor(image),
+      override: isOverrideName(file),
+      legacyResources: legacy,
+    });
+  }
+  return out;
+}
+
+/** The literal pair of a service key (merged keys are not literal). */
+export function ownPair(svc: ComposeService, key: string): Pair | undefined {
+  return pairOf(svc.node, key);
+}
