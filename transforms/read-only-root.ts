@@ -1,5 +1,6 @@
 import type { Transform } from '../src/types.js';
 import { label, mapItems, nodeAt, scalarAt, seqAt } from './support.js';
+import { profileFor } from './profiles/index.js';
 import { appendForService, listOf, setForService, volumesOf, where } from './compose.js';
 import { isMap, isScalar } from 'yaml';
 
@@ -39,7 +40,8 @@ export default {
         });
       }
       const mounts = mapItems(seqAt(c.node, ['volumeMounts'])).map((m) => String(scalarAt(m, ['mountPath']) ?? '').replace(/\/+$/, ''));
-      for (const path of ctx.settings.tmpfs) {
+      const writable = [...new Set([...ctx.settings.tmpfs, ...(profileFor(c.image)?.writable ?? [])])];
+      for (const path of writable) {
         if (mounts.includes(path.replace(/\/+$/, ''))) continue;
         const base = volumeName(path);
         const existing = volumes.find((v) => scalarAt(v, ['name']) === base);

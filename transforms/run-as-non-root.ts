@@ -1,5 +1,6 @@
 import type { Transform } from '../src/types.js';
 import { label, nodeAt, scalarAt } from './support.js';
+import { profileFor } from './profiles/index.js';
 import { setForService, where } from './compose.js';
 
 /** OWASP rule 2: do not run containers as root. */
@@ -10,7 +11,10 @@ export default {
   breaks: 'Images that must start as root (to bind low ports, chown volumes or switch users in the entrypoint) fail to start; files in volumes may need the new uid/gid.',
   severity: 'high',
   pod(pod, ctx) {
-    const { uid, gid } = ctx.settings;
+    // The pod-wide ids follow the image profile when every app container agrees on one.
+    const users = new Set(pod.containers.filter((c) => c.group === 'containers').map((c) => profileFor(c.image)?.user ?? undefined));
+    const [profiled] = users.size === 1 ? [...users] : [undefined];
+    const [uid, gid] = profiled ? profiled.split(':').map(Number) : [ctx.settings.uid, ctx.settings.gid];
     const sc = ['securityContext'];
     const nonRoot = nodeAt(pod.spec, [...sc, 'runAsNonRoot']);
     const nonRootValue = scalarAt(pod.spec, [...sc, 'runAsNonRoot']);
@@ -60,6 +64,30 @@ export default {
           fix: (f) => f.set(pod.spec, [...sc, key], uid),
         });
       }
+    }
+    for (const c of pod.containers) {
+      const profile = profileFor(c.image);
+      if (!profile || nodeAt(c.node, [...sc, 'runAsUser']) !== undefined || profile.user === profiled) continue;
+      if (profile.user === null) {
+        ctx.report({
+          at: nodeAt(c.node, ['image']),
+          field: `${c.path}.securityContext.runAsUser`,
+          message: `${label(c)} runs ${profile.profile.id}, which expects to start as root: ${profile.profile.note}`,
+          severity: 'medium',
+        });
+        continue;
+      }
+      const [user, group] = profile.user.split(':').map(Number);
+      ctx.report({
+        at: c.node,
+        field: `${c.path}.securityContext.runAsUser`,
+        message: `${label(c)} runs as ${profile.user}, the user ${profile.profile.id} expects`,
+        severity: 'low',
+        fix: (f) => {
+          f.ensure(c.node, [...sc, 'runAsUser'], user);
+          if (Number.isFinite(group)) f.ensure(c.node, [...sc, 'runAsGroup'], group);
+        },
+      });
     }
     for (const c of pod.containers) {
       const node = nodeAt(c.node, [...sc, 'runAsUser']);
