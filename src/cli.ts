@@ -32,6 +32,7 @@ export function buildProgram(): Command {
     .option('--skip <ids>', 'do not run these transforms (comma separated, repeatable)', collect)
     .addOption(new Option('--level <level>', 'restricted applies everything; baseline only adds missing settings').choices(['restricted', 'baseline']).default('restricted'))
     .addOption(new Option('--format <format>', 'what goes to stdout: a unified diff, or the hardened YAML').choices(['diff', 'yaml']))
+    .option('--fix-docker-socket', 'Compose: replace docker.sock mounts by a read-only socket proxy service')
     .option('--quiet', 'no summary on stderr (errors are still printed)')
     .option('--no-color', 'never color the diff (also NO_COLOR)')
     .showHelpAfterError()
@@ -71,6 +72,7 @@ export interface CliOptions {
   level: 'restricted' | 'baseline';
   format?: 'diff' | 'yaml';
   quiet?: boolean;
+  fixDockerSocket?: boolean;
   color: boolean;
 }
 

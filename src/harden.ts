@@ -4,7 +4,7 @@ import type { Op, ParsedSource, SourceError } from './engine/index.js';
 import { isKubernetesDoc, objectsOf, podTemplateOf } from './kubernetes/model.js';
 import type { K8sObject } from './kubernetes/model.js';
 import { isComposeDoc, servicesOf } from './compose/model.js';
-import type { Level, Settings } from './settings.js';
+import type { Flags, Level, Settings } from './settings.js';
 import type { Finding, ObjectRef, Report, Transform, TransformContext } from './types.js';
 
 /** Everything that decides what a run changes. */
@@ -12,6 +12,8 @@ export interface HardenOptions {
   transforms: readonly Transform[];
   level: Level;
   settings: Settings;
+  /** Opt-in rewrites (`--fix-docker-socket`). */
+  flags?: Flags;
 }
 
 /** The outcome of hardening one text. */
@@ -163,6 +165,7 @@ function contextFor(
   return {
     level: options.level,
     settings: options.settings,
+    flags: options.flags ?? {},
     report(report: Report) {
       const offset = report.at?.range?.[0] ?? fallback.range?.[0] ?? 0;
       const { line, col } = src.lines.linePos(offset);

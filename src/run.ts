@@ -1,6 +1,6 @@
 import { hardenText } from './harden.js';
 import { isTemplated } from './load.js';
-import type { Level, Settings } from './settings.js';
+import type { Flags, Level, Settings } from './settings.js';
 import type { Finding, Transform } from './types.js';
 import { TRANSFORMS } from '../transforms/index.js';
 
@@ -11,6 +11,8 @@ export class UsageError extends Error {}
 export interface RunOptions {
   level: Level;
   settings: Settings;
+  /** Opt-in rewrites (`--fix-docker-socket`). */
+  flags?: Flags;
   transforms: readonly Transform[];
 }
 

@@ -18,3 +18,9 @@ export const DEFAULT_SETTINGS: Settings = {
   requests: { memory: '128Mi', cpu: '100m' },
   tmpfs: ['/tmp'],
 };
+
+/** Rewrites that change an application's design, so they only run when asked for. */
+export interface Flags {
+  /** Replace docker.sock mounts in Compose by a read-only socket proxy service. */
+  fixDockerSocket?: boolean;
+}

@@ -2,7 +2,7 @@ import type { Node } from 'yaml';
 import type { Fix, Op } from './engine/index.js';
 import type { PodTemplate, K8sObject } from './kubernetes/model.js';
 import type { ComposeService } from './compose/model.js';
-import type { Level, Settings } from './settings.js';
+import type { Flags, Level, Settings } from './settings.js';
 
 /** How bad an unfixed finding is. */
 export type Severity = 'low' | 'medium' | 'high' | 'critical';
@@ -53,6 +53,7 @@ export interface ObjectRef {
 export interface TransformContext {
   level: Level;
   settings: Settings;
+  flags: Flags;
   report(report: Report): void;
 }
 

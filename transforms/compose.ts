@@ -142,3 +142,22 @@ export function volumesOf(svc: ComposeService): VolumeEntry[] {
     return { type: 'other', source: '', target: '', mode: '', readOnly: false, node, long: false, raw: '' };
   });
 }
+
+/** Sets one environment variable of a service, in the list or map form the service uses. */
+export function setEnvForService(f: Fix, svc: ComposeService, name: string, value: string): void {
+  const literal = pairOf(svc.node, 'environment')?.value as Node | null | undefined;
+  const current = svc.effective.environment;
+  if (literal && isSeq(literal) && !isAlias(literal)) {
+    const item = literal.items.find((i) => isScalar(i) && String(i.value).split('=')[0] === name);
+    if (item) f.replace(item as Node, `${name}=${value}`);
+    else f.appendTo(svc.node, ['environment'], `${name}=${value}`);
+    return;
+  }
+  if (literal && isMap(literal) && !isAlias(literal)) {
+    f.set(svc.node, ['environment', name], value);
+    return;
+  }
+  if (Array.isArray(current)) {
+    setForService(f, svc, ['environment'], [...current.filter((e) => String(e).split('=')[0] !== name), `${name}=${value}`]);
+  } else setForService(f, svc, ['environment', name], value);
+}

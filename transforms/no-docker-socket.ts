@@ -1,14 +1,40 @@
+import { isMap, isSeq } from 'yaml';
+import type { YAMLMap } from 'yaml';
 import type { Transform } from '../src/types.js';
+import { pairOf } from '../src/engine/index.js';
 import { nodeAt, scalarAt } from './support.js';
 import { exposesRuntimeSocket, podVolumes } from './volumes.js';
-import { volumesOf, where } from './compose.js';
+import { effectiveAt, setEnvForService, volumesOf, where } from './compose.js';
+import type { ComposeService } from './compose.js';
+
+/** Name of the service `--fix-docker-socket` adds. */
+export const SOCKET_PROXY = 'docker-socket-proxy';
+
+/**
+ * The socket proxy: only it mounts the socket, and it answers read-only calls about containers,
+ * networks, services, tasks and events; every write (POST) is refused.
+ */
+function socketProxy(svc: ComposeService): Record<string, unknown> {
+  const networks = effectiveAt(svc, ['networks']);
+  const names = Array.isArray(networks) ? networks.map(String) : networks && typeof networks === 'object' ? Object.keys(networks) : [];
+  return {
+    image: 'tecnativa/docker-socket-proxy:v0.3.0',
+    environment: { CONTAINERS: 1, NETWORKS: 1, SERVICES: 1, TASKS: 1, EVENTS: 1, POST: 0 },
+    volumes: ['/var/run/docker.sock:/var/run/docker.sock:ro'],
+    ...(names.length ? { networks: names } : {}),
+    'x-cuirass': {
+      skip: ['no-docker-socket', 'run-as-non-root', 'read-only-root'],
+      reason: 'the socket proxy is the one service that talks to the Docker API; HAProxy needs root for the socket',
+    },
+  };
+}
 
 /** OWASP rule 1: the container runtime socket is root on the node. */
 export default {
   id: 'no-docker-socket',
   owasp: '1',
   title: 'Do not expose the container runtime socket',
-  breaks: 'Nothing: report only. Tools that drive Docker (CI runners, log shippers, Traefik) need a socket proxy or another API.',
+  breaks: 'Tools that drive Docker (CI runners, log shippers, Traefik) lose the API; with --fix-docker-socket they reach a read-only socket proxy at tcp://docker-socket-proxy:2375 instead.',
   severity: 'critical',
   pod(pod, ctx) {
     for (const v of podVolumes(pod)) {
@@ -22,14 +48,27 @@ export default {
       });
     }
   },
-
   service(svc, ctx) {
     for (const v of volumesOf(svc)) {
       if (v.type !== 'bind' || !exposesRuntimeSocket(v.source)) continue;
+      const message = `service "${svc.name}" mounts the container runtime socket (${v.source}): root on the host${v.readOnly ? ' (read-only does not help: the API still accepts every call)' : ''}`;
+      if (!ctx.flags.fixDockerSocket) {
+        ctx.report({ at: v.node ?? where(svc, 'volumes'), field: `${svc.path}.volumes`, message });
+        continue;
+      }
+      const volumes = pairOf(svc.node, 'volumes')?.value;
+      const services = svc.root.get('services', true) as unknown as YAMLMap;
       ctx.report({
         at: v.node ?? where(svc, 'volumes'),
         field: `${svc.path}.volumes`,
-        message: `service "${svc.name}" mounts the container runtime socket (${v.source}): root on the host${v.readOnly ? ' (read-only does not help: the API still accepts every call)' : ''}`,
+        message: `${message}; it talks to the read-only ${SOCKET_PROXY} service instead`,
+        behaviorChanging: true,
+        fix: (f) => {
+          if (!v.node || !isSeq(volumes)) return void f.refuse('the socket mount comes from a shared anchor or extends');
+          f.removeItem(volumes, v.node);
+          setEnvForService(f, svc, 'DOCKER_HOST', `tcp://${SOCKET_PROXY}:2375`);
+          if (isMap(services) && !pairOf(services, SOCKET_PROXY)) f.ensure(services, [SOCKET_PROXY], socketProxy(svc));
+        },
       });
     }
   },
