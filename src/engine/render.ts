@@ -48,7 +48,13 @@ export function renderOps(src: ParsedSource, ops: readonly Op[]): TextEdit[] {
   }
   // A collection being emptied is rewritten as `{}`/`[]`; additions to it wait for the next pass.
   for (const [map, pairs] of removes) if (map.items.every((p) => pairs.has(p as Pair))) ensures.delete(map);
-  for (const [seq, items] of removeItems) if (seq.items.every((n) => items.has(n as Node))) appends.delete(seq);
+  // A list emptied and refilled in one pass is rewritten in its own style.
+  for (const [seq, items] of removeItems) {
+    if (!seq.items.every((n) => items.has(n as Node)) || !appends.has(seq)) continue;
+    edits.push(r.replaceItems(seq, appends.get(seq)!));
+    appends.delete(seq);
+    removeItems.delete(seq);
+  }
   for (const [map, keys] of ensures) edits.push(r.insertPairs(map, [...keys]));
   for (const [pair, value] of setValues) edits.push(r.setValue(pair, value));
   for (const [map, pairs] of removes) edits.push(...r.removePairs(map, pairs));
@@ -215,6 +221,23 @@ class Renderer {
     const nl = this.nl();
     const body = entries.map(([k, v]) => ' '.repeat(col) + this.blockPair(k, v, col) + nl).join('');
     return { start: at, end: at, text: atEof ? nl + body.slice(0, -nl.length) : body, rank: -col };
+  }
+
+  /** Replaces every item of a sequence by `values`, keeping its block or flow style. */
+  replaceItems(seq: YAMLSeq, values: unknown[]): TextEdit {
+    const items = seq.items as Node[];
+    if (seq.flow) {
+      const [start, end] = seq.range!;
+      const inner = this.text.slice(start + 1, end - 1);
+      const pad = /^\s/.test(inner) && !this.style.json ? ' ' : '';
+      return { start: start + 1, end: end - 1, text: `${pad}${values.map((v) => this.flow(v)).join(', ')}${pad}` };
+    }
+    const dash = dashBefore(this.text, items[0].range![0]);
+    const dashCol = columnAt(this.text, dash);
+    const end = this.endOfLine(items[items.length - 1].range![1]);
+    const nl = this.nl();
+    const body = values.map((v, i) => (i === 0 ? '' : ' '.repeat(dashCol)) + this.blockItem(v, dashCol)).join(nl);
+    return { start: dash, end, text: body + this.eolOf(end) };
   }
 
   appendItems(seq: YAMLSeq, values: unknown[]): TextEdit {
