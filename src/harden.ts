@@ -1,6 +1,6 @@
 import type { Node } from 'yaml';
-import { Fix, applyEdits, parseSource, renderOps } from './engine/index.js';
-import type { Op, ParsedSource, SourceError } from './engine/index.js';
+import { Fix, applyEdits, mergeDocs, mergeFiles, parseSource, renderOps } from './engine/index.js';
+import type { GeneratedDoc, Op, ParsedSource, SideFile, SourceError } from './engine/index.js';
 import { isKubernetesDoc, objectsOf, podTemplateOf } from './kubernetes/model.js';
 import type { K8sObject } from './kubernetes/model.js';
 import { isComposeDoc, servicesOf } from './compose/model.js';
@@ -14,6 +14,8 @@ export interface HardenOptions {
   settings: Settings;
   /** Opt-in rewrites (`--fix-docker-socket`). */
   flags?: Flags;
+  /** The input is a file whose folder can take generated files. */
+  hasFolder?: boolean;
 }
 
 /** The outcome of hardening one text. */
@@ -31,6 +33,12 @@ export interface HardenResult {
   kubernetes: boolean;
   /** The text is a Compose file. */
   compose: boolean;
+  /** Files to create next to the input (secret files, env files, .gitignore lines). */
+  files: SideFile[];
+  /** Documents to append to the stream or write to sidecar files. */
+  documents: GeneratedDoc[];
+  /** Secret values found in the input: never printed, redacted in diffs. */
+  secrets: string[];
 }
 
 /** What is known of the text's origin. */
@@ -55,25 +63,39 @@ export function hardenText(input: string, options: HardenOptions, textInfo: Text
   let text = input;
   let shape: string[] = [];
   const changes = new Map<string, Finding>();
+  const secrets = new Set<string>();
   for (let pass = 0; pass < MAX_PASSES; pass++) {
     const src = parseSource(text, json);
     if (src.errors.length) {
-      if (pass === 0) return { output: input, changes: [], remaining: [], errors: src.errors, kubernetes: false, compose: false };
+      if (pass === 0) return { ...EMPTY, output: input, errors: src.errors };
       const e = src.errors[0];
       return failed(input, `hardened output does not parse (${e.line}:${e.col} ${e.message})`);
     }
     const findings = planFindings(src, options, info.file ?? '');
+    for (const f of findings) for (const s of f.secrets) secrets.add(s);
     const kubernetes = src.docs.some(isKubernetesDoc);
     const compose = !kubernetes && src.docs.some(isComposeDoc);
     const fixes = findings.filter((f) => f.fixable);
+    for (const f of fixes) if (!changes.has(identity(f))) changes.set(identity(f), f);
     if (pass === 0) shape = shapeOf(src);
-    if (fixes.length === 0) {
+    const editing = fixes.filter((f) => f.ops.length > 0);
+    if (editing.length === 0) {
       const broken = pass > 0 ? validate(text, src, shape, json) : undefined;
       if (broken) return failed(input, broken);
-      return { output: text, changes: [...changes.values()], remaining: findings, errors: [], kubernetes, compose };
+      const applied = [...changes.values()];
+      return {
+        output: text,
+        changes: applied,
+        remaining: findings.filter((f) => !f.fixable),
+        errors: [],
+        kubernetes,
+        compose,
+        files: mergeFiles(applied.flatMap((f) => f.files)),
+        documents: mergeDocs(applied.flatMap((f) => f.documents)),
+        secrets: [...secrets].filter(Boolean).sort((a, b) => b.length - a.length),
+      };
     }
-    for (const f of fixes) if (!changes.has(identity(f))) changes.set(identity(f), f);
-    const next = applyEdits(text, renderOps(src, fixes.flatMap((f) => f.ops))).text;
+    const next = applyEdits(text, renderOps(src, editing.flatMap((f) => f.ops))).text;
     if (next === text) return failed(input, 'a planned fix produced no change');
     text = next;
   }
@@ -101,8 +123,10 @@ function validate(text: string, src: ParsedSource, before: string[], json: boole
   return undefined;
 }
 
+const EMPTY: HardenResult = { output: '', changes: [], remaining: [], errors: [], kubernetes: false, compose: false, files: [], documents: [], secrets: [] };
+
 function failed(input: string, failure: string): HardenResult {
-  return { output: input, changes: [], remaining: [], errors: [], failure, kubernetes: true, compose: false };
+  return { ...EMPTY, output: input, failure, kubernetes: true };
 }
 
 function identity(f: Finding): string {
@@ -119,7 +143,7 @@ export function planFindings(src: ParsedSource, options: HardenOptions, file = '
         const own: Finding[] = [];
         for (const transform of options.transforms) {
           if (!transform.service || skip.has(transform.id) || skip.has('all')) continue;
-          const ctx = contextFor(src, options, transform, { kind: 'service', name: svc.name }, svc.node, own);
+          const ctx = contextFor(src, options, transform, { kind: 'service', name: svc.name }, svc.node, own, file);
           transform.service(svc, ctx);
         }
         // An override file only adds to its base file, which carries the additions: here
@@ -132,7 +156,7 @@ export function planFindings(src: ParsedSource, options: HardenOptions, file = '
     for (const object of objectsOf(doc)) {
       const pod = podTemplateOf(object);
       for (const transform of options.transforms) {
-        const ctx = contextFor(src, options, transform, refOf(object), object.node, findings);
+        const ctx = contextFor(src, options, transform, refOf(object), object.node, findings, file);
         transform.object?.(object, ctx);
         if (pod && transform.pod) transform.pod(pod, ctx);
       }
@@ -161,25 +185,32 @@ function contextFor(
   object: ObjectRef,
   fallback: Node,
   sink: Finding[],
+  file: string,
 ): TransformContext {
   return {
     level: options.level,
     settings: options.settings,
     flags: options.flags ?? {},
+    hasFolder: options.hasFolder ?? false,
+    file,
     report(report: Report) {
       const offset = report.at?.range?.[0] ?? fallback.range?.[0] ?? 0;
       const { line, col } = src.lines.linePos(offset);
       let ops: Op[] = [];
+      let files: SideFile[] = [];
+      let documents: GeneratedDoc[] = [];
       let reason: string | undefined;
       const behaviorChanging = report.behaviorChanging ?? false;
       if (report.fix) {
         const fix = new Fix();
         report.fix(fix);
         ops = fix.ops;
+        files = fix.files;
+        documents = fix.documents;
         if (fix.refusals.length) reason = fix.refusals.join('; ');
         else if (behaviorChanging && options.level === 'baseline')
           reason = 'the baseline level never overrides or removes what the file says';
-        else if (ops.length === 0) reason = 'nothing to edit';
+        else if (ops.length === 0 && documents.length === 0) reason = 'nothing to edit';
       } else {
         reason = 'report only: a person has to decide';
       }
@@ -196,6 +227,9 @@ function contextFor(
         fixable: reason === undefined,
         reason,
         ops: reason === undefined ? ops : [],
+        files: reason === undefined ? files : [],
+        documents: reason === undefined ? documents : [],
+        secrets: report.secrets ?? [],
       });
     },
   };

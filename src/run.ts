@@ -2,6 +2,7 @@ import { hardenText } from './harden.js';
 import { isTemplated } from './load.js';
 import type { Flags, Level, Settings } from './settings.js';
 import type { Finding, Transform } from './types.js';
+import type { GeneratedDoc, SideFile } from './engine/index.js';
 import { TRANSFORMS } from '../transforms/index.js';
 
 /** A wrong command line: the CLI prints it and exits 2. */
@@ -30,6 +31,12 @@ export interface Outcome {
   col?: number;
   /** Holds Kubernetes objects (counts toward "found manifests"). */
   manifest: boolean;
+  /** Files to create next to the input. */
+  files: SideFile[];
+  /** Generated documents (appended to streams, or written to sidecar files). */
+  documents: GeneratedDoc[];
+  /** Secret values to redact from anything printed. */
+  secrets: string[];
 }
 
 /** The transforms selected by `--only` and `--skip`; unknown ids are a usage error. */
@@ -47,20 +54,21 @@ export function splitIds(values: readonly string[] | undefined): string[] {
 }
 
 /** Hardens the text of one input. Never throws for bad input: errors are outcomes. */
-export function processText(display: string, text: string, options: RunOptions): Outcome {
-  const base = { display, input: text, output: text, changes: [], remaining: [], manifest: false };
+export function processText(display: string, text: string, options: RunOptions, hasFolder = false): Outcome {
+  const base = { display, input: text, output: text, changes: [], remaining: [], manifest: false, files: [], documents: [], secrets: [] };
   if (isTemplated(text)) {
     return { ...base, status: 'skipped', message: 'skipped: a template (render it first, e.g. helm template | cuirass -)' };
   }
   const json = /\.json$/i.test(display) || /^\uFEFF?\s*[{[]/.test(text);
   let result;
   try {
-    result = hardenText(text, options, { json, file: display });
+    result = hardenText(text, { ...options, hasFolder }, { json, file: display });
   } catch (e) {
     return { ...base, status: 'error', line: 1, col: 1, message: `internal error: ${(e as Error).message}` };
   }
   if (result.errors.length) {
     const e = result.errors[0];
+    // A parse error names a position, never the text there: secrets stay out of messages.
     return { ...base, status: 'error', line: e.line, col: e.col, message: e.message };
   }
   if (result.failure) {
@@ -76,5 +84,8 @@ export function processText(display: string, text: string, options: RunOptions):
     changes: result.changes,
     remaining: result.remaining,
     manifest: true,
+    files: result.files,
+    documents: result.documents,
+    secrets: result.secrets,
   };
 }

@@ -8,6 +8,8 @@ export interface Settings {
   limits: { memory: string; cpu: string; pids: number };
   requests: { memory: string; cpu: string };
   tmpfs: string[];
+  /** Substrings of environment variable names whose literal values are credentials. */
+  secretPatterns: string[];
 }
 
 /** The built-in defaults; a config file overrides them. */
@@ -17,6 +19,7 @@ export const DEFAULT_SETTINGS: Settings = {
   limits: { memory: '512Mi', cpu: '500m', pids: 200 },
   requests: { memory: '128Mi', cpu: '100m' },
   tmpfs: ['/tmp'],
+  secretPatterns: ['PASSWORD', 'PASSWD', 'SECRET', 'TOKEN', 'API_KEY', 'PRIVATE_KEY', 'ACCESS_KEY', 'CREDENTIALS'],
 };
 
 /** Rewrites that change an application's design, so they only run when asked for. */

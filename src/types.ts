@@ -1,5 +1,5 @@
 import type { Node } from 'yaml';
-import type { Fix, Op } from './engine/index.js';
+import type { Fix, GeneratedDoc, Op, SideFile } from './engine/index.js';
 import type { PodTemplate, K8sObject } from './kubernetes/model.js';
 import type { ComposeService } from './compose/model.js';
 import type { Flags, Level, Settings } from './settings.js';
@@ -21,6 +21,8 @@ export interface Report {
   behaviorChanging?: boolean;
   /** Plans the fix; omit for report-only findings. */
   fix?: (fix: Fix) => void;
+  /** Secret values this finding is about: they are redacted wherever output could show them. */
+  secrets?: string[];
 }
 
 /** A finding as the pipeline records it. */
@@ -39,6 +41,12 @@ export interface Finding {
   /** Why no fix is applied, when one is not. */
   reason?: string;
   ops: Op[];
+  /** Files the fix creates next to the input. */
+  files: SideFile[];
+  /** Documents the fix adds. */
+  documents: GeneratedDoc[];
+  /** Secret values to redact. */
+  secrets: string[];
 }
 
 /** Identifies a Kubernetes object (or Compose service) in reports. */
@@ -54,6 +62,10 @@ export interface TransformContext {
   level: Level;
   settings: Settings;
   flags: Flags;
+  /** The input has a folder to put generated files in (not stdin). */
+  hasFolder: boolean;
+  /** File name of the input ('' for stdin), for naming generated files. */
+  file: string;
   report(report: Report): void;
 }
 

@@ -4,10 +4,11 @@ import { randomBytes } from 'node:crypto';
 
 /**
  * Replaces `path` with `text` atomically: a temporary file in the same folder, flushed, given
- * the original mode, then renamed over the target. A symlink is written through to its target,
+ * the original mode (`newMode` for a new file; never wider than 0600 until complete), then
+ * renamed over the target. A symlink is written through to its target,
  * and only when that target stays inside `root`.
  */
-export function writeAtomic(path: string, text: string, root?: string): void {
+export function writeAtomic(path: string, text: string, root?: string, newMode = 0o644): void {
   let target = path;
   try {
     target = realpathSync(path);
@@ -26,10 +27,11 @@ export function writeAtomic(path: string, text: string, root?: string): void {
   } catch {
     mode = undefined;
   }
+  const finalMode = mode ?? newMode;
   const dir = dirname(target);
   mkdirSync(dir, { recursive: true });
   const temp = join(dir, `.${basename(target)}.cuirass-${randomBytes(6).toString('hex')}.tmp`);
-  const fd = openSync(temp, 'wx', mode ?? 0o644);
+  const fd = openSync(temp, 'wx', finalMode & 0o600);
   try {
     writeSync(fd, text);
     fsyncSync(fd);
@@ -40,7 +42,7 @@ export function writeAtomic(path: string, text: string, root?: string): void {
   }
   closeSync(fd);
   try {
-    if (mode !== undefined) chmodSync(temp, mode);
+    chmodSync(temp, finalMode);
     renameSync(temp, target);
   } catch (e) {
     try {

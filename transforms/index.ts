@@ -8,6 +8,7 @@ import noNewPrivileges from './no-new-privileges.js';
 import seccomp from './seccomp.js';
 import resourceLimits from './resource-limits.js';
 import readOnlyRoot from './read-only-root.js';
+import secretsFromEnv from './secrets-from-env.js';
 import serviceAccountToken from './service-account-token.js';
 import hostVolumes from './host-volumes.js';
 import imagePinning from './image-pinning.js';
@@ -24,6 +25,7 @@ export const TRANSFORMS: readonly Transform[] = [
   seccomp,
   resourceLimits,
   readOnlyRoot,
+  secretsFromEnv,
   serviceAccountToken,
   hostVolumes,
   imagePinning,

@@ -1,4 +1,4 @@
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import type { CliOptions } from '../cli.js';
 import { discover, readInput } from '../load.js';
 import type { InputFile } from '../load.js';
@@ -8,6 +8,8 @@ import { DEFAULT_SETTINGS } from '../settings.js';
 import { unifiedDiff } from '../report/diff.js';
 import { summarize, formatError } from '../report/summary.js';
 import { writeAtomic } from '../write.js';
+import { REDACTED, redact, sideFileContent, sidecarContent, withDocs, writeGenerated } from '../emit.js';
+import { existsSync, readFileSync } from 'node:fs';
 
 /** Reads all of stdin as UTF-8. */
 async function readStdin(): Promise<string> {
@@ -18,6 +20,42 @@ async function readStdin(): Promise<string> {
 
 function useColor(opts: CliOptions): boolean {
   return opts.color !== false && !process.env.NO_COLOR && Boolean(process.stdout.isTTY);
+}
+
+function errorOutcome(display: string, message: string): Outcome {
+  return { display, status: 'error', input: '', output: '', changes: [], remaining: [], message, line: 1, col: 1, manifest: false, files: [], documents: [], secrets: [] };
+}
+
+/** Diffs of one outcome: the file itself, then every file it creates, secrets redacted. */
+function diffsOf(o: Outcome, file: InputFile | undefined, color: boolean): string {
+  let out = o.status === 'changed' ? unifiedDiff(o.display, redact(o.input, o.secrets), redact(o.output, o.secrets), color) : '';
+  const folder = file ? dirname(file.path) : undefined;
+  const shown = (rel: string) => (o.display.includes('/') ? `${o.display.slice(0, o.display.lastIndexOf('/') + 1)}${rel}` : rel);
+  for (const side of o.files) {
+    const path = folder ? join(folder, side.path) : side.path;
+    const before = folder && existsSync(path) ? readFileSync(path, 'utf8') : '';
+    const after = folder ? sideFileContent(path, side) : side.content;
+    const masked = (t: string) => (side.secret ? maskSecretFile(t, side.merge) : t);
+    out += unifiedDiff(shown(side.path), masked(before), masked(after), color);
+  }
+  const sidecars = new Set(o.documents.map((d) => d.file));
+  for (const name of sidecars) {
+    const group = o.documents.filter((d) => d.file === name);
+    const path = folder ? join(folder, name) : name;
+    const before = folder && existsSync(path) ? readFileSync(path, 'utf8') : '';
+    out += unifiedDiff(shown(name), redact(before, o.secrets), redact(sidecarContent(before || undefined, group), o.secrets), color);
+  }
+  return out;
+}
+
+/** A secret file's content for display: env lines keep their names, everything else is hidden. */
+function maskSecretFile(text: string, merge: string): string {
+  if (!text) return text;
+  if (merge !== 'env') return `${REDACTED}\n`;
+  return text
+    .split('\n')
+    .map((l) => (l.includes('=') ? `${l.slice(0, l.indexOf('='))}=${REDACTED}` : l))
+    .join('\n');
 }
 
 /** The default command: harden PATHs (or stdin) and print a diff, YAML, or write files. Returns the exit code. */
@@ -41,71 +79,76 @@ export async function runHarden(paths: string[], opts: CliOptions): Promise<numb
     throw e;
   }
   const err = (s: string) => process.stderr.write(s);
+  const color = useColor(opts);
   if (paths.length === 1 && paths[0] === '-') {
     const outcome = processText('<stdin>', await readStdin(), options);
     if (outcome.status === 'error') {
       err(formatError(outcome) + '\n');
       return 2;
     }
-    if (opts.format === 'diff') process.stdout.write(unifiedDiff('<stdin>', outcome.input, outcome.output, useColor(opts)));
-    else process.stdout.write(outcome.output);
+    if (opts.format === 'diff') process.stdout.write(diffsOf(outcome, undefined, color));
+    else process.stdout.write(withDocs(outcome.output, outcome.documents));
     if (!opts.quiet) err(summarize([outcome], { wrote: false }));
-    return opts.check && outcome.status === 'changed' ? 1 : 0;
+    return opts.check && (outcome.status === 'changed' || outcome.documents.length > 0) ? 1 : 0;
   }
 
   const found = discover(paths);
-  const outcomes: Outcome[] = [];
+  const outcomes: { o: Outcome; file: InputFile }[] = [];
   let failed = found.errors.length > 0;
   for (const e of found.errors) err(`cuirass: ${e.display}: ${e.message}\n`);
   const files = found.files;
   const progress = process.stderr.isTTY && files.length > 50 && !opts.quiet;
-  const byRoot = new Map<string, number>();
   files.forEach((file: InputFile, i: number) => {
     if (progress) err(`\r[${i + 1}/${files.length}] ${file.display}`.slice(0, 100).padEnd(100));
     const read = readInput(file.path);
-    const outcome: Outcome =
-      'error' in read
-        ? { display: file.display, status: 'error', input: '', output: '', changes: [], remaining: [], message: read.error, line: 1, col: 1, manifest: false }
-        : processText(file.display, read.text, options);
-    outcomes.push(outcome);
-    if (outcome.manifest || outcome.status === 'error') byRoot.set(file.root, (byRoot.get(file.root) ?? 0) + 1);
-    if (outcome.status === 'error') {
+    const o = 'error' in read ? errorOutcome(file.display, read.error) : processText(file.display, read.text, options, true);
+    outcomes.push({ o, file });
+    if (o.status === 'error') {
       failed = true;
       if (progress) err('\n');
-      err(formatError(outcome) + '\n');
+      err(formatError(o) + '\n');
       return;
     }
-    if (outcome.status === 'skipped' && (file.explicit || outcome.manifest) && !opts.quiet) err(`cuirass: ${file.display}: ${outcome.message}\n`);
-    if (outcome.status !== 'changed' && outcome.status !== 'unchanged') return;
+    if (o.status === 'skipped' && file.explicit && !opts.quiet) err(`cuirass: ${file.display}: ${o.message}\n`);
+    if (o.status !== 'changed' && o.status !== 'unchanged') return;
     try {
-      if (opts.write && outcome.status === 'changed') writeAtomic(file.path, outcome.output, file.root);
-      if (opts.out) writeAtomic(join(opts.out, relative(file.root, file.path)), outcome.output);
+      // Generated files first: a value moved out of a manifest is on disk before it leaves it.
+      if (opts.write) {
+        writeGenerated(dirname(file.path), o.files, o.documents);
+        if (o.status === 'changed') writeAtomic(file.path, o.output, file.root);
+      }
+      if (opts.out) {
+        const target = join(opts.out, relative(file.root, file.path));
+        writeGenerated(dirname(target), o.files, o.documents);
+        writeAtomic(target, o.output);
+      }
     } catch (e) {
       failed = true;
-      err(`cuirass: ${file.display}: not written: ${(e as Error).message}\n`);
+      err(`cuirass: ${file.display}: not written: ${redact((e as Error).message, o.secrets)}\n`);
     }
   });
   if (progress) err('\r'.padEnd(101) + '\r');
-  if (found.errors.length === 0 && outcomes.every((o) => !o.manifest && o.status !== 'error')) {
+  if (found.errors.length === 0 && outcomes.every(({ o }) => !o.manifest && o.status !== 'error')) {
     err(`cuirass: no Kubernetes manifests or Compose files found under ${paths.join(', ')}\n`);
     failed = true;
   }
 
   const format = opts.format ?? (opts.write || opts.out ? undefined : 'diff');
-  const color = useColor(opts);
   if (format === 'diff') {
-    for (const o of outcomes) if (o.status === 'changed') process.stdout.write(unifiedDiff(o.display, o.input, o.output, color));
+    for (const { o, file } of outcomes) process.stdout.write(diffsOf(o, file, color));
   } else if (format === 'yaml') {
     let first = true;
-    for (const o of outcomes) {
+    for (const { o } of outcomes) {
       if (o.status !== 'changed' && o.status !== 'unchanged') continue;
-      if (!first && !/^\uFEFF?---/.test(o.output)) process.stdout.write('---\n');
-      process.stdout.write(o.output.endsWith('\n') || o.output === '' ? o.output : o.output + '\n');
+      const text = withDocs(o.output, o.documents);
+      if (!first && !/^\uFEFF?---/.test(text)) process.stdout.write('---\n');
+      process.stdout.write(text.endsWith('\n') || text === '' ? text : text + '\n');
       first = false;
     }
   }
-  if (!opts.quiet) err(summarize(outcomes, { wrote: Boolean(opts.write), notices: found.notices.length, otherFiles: found.otherFiles }));
+  const all = outcomes.map(({ o }) => o);
+  if (!opts.quiet) err(summarize(all, { wrote: Boolean(opts.write), notices: found.notices.length, otherFiles: found.otherFiles }));
   if (failed) return 2;
-  if (opts.check && outcomes.some((o) => o.status === 'changed')) return 1;
+  if (opts.check && all.some((o) => o.status === 'changed' || o.files.length > 0 || o.documents.length > 0)) return 1;
   return 0;
 }

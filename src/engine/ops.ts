@@ -1,5 +1,6 @@
 import { isAlias, isMap, isPair, isScalar, isSeq } from 'yaml';
 import type { Node, Pair, YAMLMap, YAMLSeq } from 'yaml';
+import type { GeneratedDoc, SideFile } from './side-effects.js';
 
 /**
  * A structural change to a parsed document, expressed against its nodes. Ops are plans: the
@@ -55,6 +56,20 @@ function nest(path: readonly string[], value: unknown): unknown {
 export class Fix {
   readonly ops: Op[] = [];
   readonly refusals: string[] = [];
+  readonly files: SideFile[] = [];
+  readonly documents: GeneratedDoc[] = [];
+
+  /** Creates (or merges into) a file next to the input. */
+  writeFile(file: SideFile): this {
+    this.files.push(file);
+    return this;
+  }
+
+  /** Adds a generated document (appended to the stream, or written to a sidecar file). */
+  addDocument(doc: GeneratedDoc): this {
+    this.documents.push(doc);
+    return this;
+  }
 
   /** Adds `path` = `value` below `map` unless the last key is already present. */
   ensure(map: YAMLMap, path: readonly string[], value: unknown): this {

@@ -1,0 +1,42 @@
+/** Deciding what counts as a literal credential in an environment variable. */
+
+/** `scheme://user:password@host`: a URL with a password in it. */
+const CREDENTIAL_URL = /^[a-z][a-z0-9+.-]*:\/\/[^\s:/@]+:([^\s@/]+)@[^\s]+$/i;
+
+/** Name parts that mark a setting about a secret rather than the secret itself. */
+const NOT_A_SECRET = /(_FILE|_PATH|_DIR|_TTL|_EXPIRY|_EXPIRES|_EXPIRATION|_TIMEOUT|_LENGTH|_SIZE|_NAME|_ENABLED|_REF|_ARN|_ID|_TYPE|_HEADER|_ALGORITHM|_FORMAT)$/i;
+
+/** Why a variable holds a credential, or undefined when it does not (or must not be touched). */
+export function credentialKind(name: string, value: unknown, patterns: readonly string[]): 'name' | 'url' | undefined {
+  if (typeof value !== 'string' && typeof value !== 'number') return undefined;
+  const text = String(value);
+  if (text === '' || text.includes('${') || /\$[A-Za-z_]/.test(text.replace(/\$\$/g, '')) || text.includes('$(')) return undefined;
+  if (CREDENTIAL_URL.test(text)) return 'url';
+  const upper = name.toUpperCase();
+  if (NOT_A_SECRET.test(upper)) return undefined;
+  if (!patterns.some((p) => upper.includes(p.toUpperCase()))) return undefined;
+  if (/^(true|false|yes|no|on|off|null|none|changeme|\*+)$/i.test(text) || /^\d{1,5}$/.test(text)) return undefined;
+  return 'name';
+}
+
+/** The value the application sees: Compose turns `$$` into `$`. */
+export function composeValue(raw: string): string {
+  return raw.replace(/\$\$/g, '$');
+}
+
+/** One `NAME=value` line of a Compose env file that reads back as exactly `value`. */
+export function envFileLine(name: string, value: string): string {
+  if (!value.includes("'") && !value.includes('\n')) return `${name}='${value}'`;
+  const escaped = value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n').replace(/\$/g, '$$$$');
+  return `${name}="${escaped}"`;
+}
+
+/** A file or key name made from a variable name: DB_PASSWORD → db_password. */
+export function secretName(...parts: string[]): string {
+  return parts
+    .join('_')
+    .toLowerCase()
+    .replace(/[^a-z0-9_.-]+/g, '_')
+    .replace(/^[._-]+/, '')
+    .slice(0, 120);
+}
