@@ -3,7 +3,7 @@ import { Fix, applyEdits, mergeDocs, mergeFiles, parseSource, renderOps } from '
 import type { GeneratedDoc, Op, ParsedSource, SideFile, SourceError } from './engine/index.js';
 import { isKubernetesDoc, objectsOf, podTemplateOf } from './kubernetes/model.js';
 import type { K8sObject } from './kubernetes/model.js';
-import { isComposeDoc, servicesOf } from './compose/model.js';
+import { exemptionsOf, isComposeDoc, servicesOf } from './compose/model.js';
 import type { Flags, Level, Settings } from './settings.js';
 import type { Finding, ObjectRef, Report, Transform, TransformContext } from './types.js';
 
@@ -138,8 +138,14 @@ export function planFindings(src: ParsedSource, options: HardenOptions, file = '
   const findings: Finding[] = [];
   for (const doc of src.docs) {
     if (isComposeDoc(doc) && !isKubernetesDoc(doc)) {
-      for (const svc of servicesOf(doc, file)) {
-        const skip = composeExemption(svc.effective['x-cuirass']);
+      const services = servicesOf(doc, file);
+      for (const transform of options.transforms) {
+        if (!transform.composeFile || services.length === 0) continue;
+        const ctx = contextFor(src, options, transform, { kind: 'compose-file' }, doc.contents as Node, findings, file);
+        transform.composeFile(services, ctx);
+      }
+      for (const svc of services) {
+        const skip = exemptionsOf(svc);
         const own: Finding[] = [];
         for (const transform of options.transforms) {
           if (!transform.service || skip.has(transform.id) || skip.has('all')) continue;
@@ -163,15 +169,6 @@ export function planFindings(src: ParsedSource, options: HardenOptions, file = '
     }
   }
   return findings;
-}
-
-/** Transform ids a service exempts itself from with `x-cuirass: {skip: [...], reason: ...}`. */
-function composeExemption(value: unknown): Set<string> {
-  if (typeof value !== 'object' || value === null) return new Set();
-  const { skip, reason } = value as { skip?: unknown; reason?: unknown };
-  if (typeof reason !== 'string' || !reason.trim()) return new Set();
-  const ids = Array.isArray(skip) ? skip : typeof skip === 'string' ? skip.split(',') : [];
-  return new Set(ids.map((id) => String(id).trim()));
 }
 
 function refOf(object: K8sObject): ObjectRef {

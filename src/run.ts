@@ -37,6 +37,8 @@ export interface Outcome {
   documents: GeneratedDoc[];
   /** Secret values to redact from anything printed. */
   secrets: string[];
+  /** What the text holds. */
+  kind?: 'kubernetes' | 'compose';
 }
 
 /** The transforms selected by `--only` and `--skip`; unknown ids are a usage error. */
@@ -87,5 +89,6 @@ export function processText(display: string, text: string, options: RunOptions, 
     files: result.files,
     documents: result.documents,
     secrets: result.secrets,
+    kind: result.kubernetes ? 'kubernetes' : 'compose',
   };
 }

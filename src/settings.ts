@@ -26,4 +26,6 @@ export const DEFAULT_SETTINGS: Settings = {
 export interface Flags {
   /** Replace docker.sock mounts in Compose by a read-only socket proxy service. */
   fixDockerSocket?: boolean;
+  /** Kubernetes: generated policies also deny egress (DNS allowed). */
+  egress?: boolean;
 }

@@ -88,4 +88,30 @@ export interface Transform {
   object?(object: K8sObject, ctx: TransformContext): void;
   /** Runs once per Compose service. */
   service?(service: ComposeService, ctx: TransformContext): void;
+  /** Runs once per Compose file, over all its services. */
+  composeFile?(services: ComposeService[], ctx: TransformContext): void;
+  /** Runs once over every Kubernetes object of the run (all files, or the stdin stream). */
+  project?(objects: readonly ProjectObject[], ctx: ProjectContext): ProjectResult;
+}
+
+/** A Kubernetes object as a plain value, with the file and folder it came from. */
+export interface ProjectObject {
+  object: Record<string, unknown>;
+  /** Display path of its file ('<stdin>' for the stream). */
+  file: string;
+  /** Folder generated documents for it go to ('' for the stream). */
+  dir: string;
+}
+
+/** What a project-level transform receives. */
+export interface ProjectContext {
+  level: Level;
+  settings: Settings;
+  flags: Flags;
+}
+
+/** Documents a project-level transform generates, and what it reports. */
+export interface ProjectResult {
+  documents: { dir: string; object: Record<string, unknown> }[];
+  findings: { file: string; object: ObjectRef; message: string; severity: Severity }[];
 }

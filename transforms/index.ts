@@ -5,6 +5,7 @@ import dropCapabilities from './drop-capabilities.js';
 import noPrivileged from './no-privileged.js';
 import noHostNamespaces from './no-host-namespaces.js';
 import noNewPrivileges from './no-new-privileges.js';
+import networkSegmentation from './network-segmentation.js';
 import seccomp from './seccomp.js';
 import resourceLimits from './resource-limits.js';
 import readOnlyRoot from './read-only-root.js';
@@ -22,6 +23,7 @@ export const TRANSFORMS: readonly Transform[] = [
   noPrivileged,
   noHostNamespaces,
   noNewPrivileges,
+  networkSegmentation,
   seccomp,
   resourceLimits,
   readOnlyRoot,

@@ -10,6 +10,9 @@ import { summarize, formatError } from '../report/summary.js';
 import { writeAtomic } from '../write.js';
 import { REDACTED, redact, sideFileContent, sidecarContent, withDocs, writeGenerated } from '../emit.js';
 import { existsSync, readFileSync } from 'node:fs';
+import { POLICY_FILE, runProject } from '../project.js';
+import { displayPath } from '../load.js';
+import type { GeneratedDoc } from '../engine/index.js';
 
 /** Reads all of stdin as UTF-8. */
 async function readStdin(): Promise<string> {
@@ -86,6 +89,9 @@ export async function runHarden(paths: string[], opts: CliOptions): Promise<numb
       err(formatError(outcome) + '\n');
       return 2;
     }
+    const project = runProject([{ o: outcome, dir: '' }], options);
+    outcome.documents = [...outcome.documents, ...(project.documents.get('') ?? [])];
+    outcome.remaining = [...outcome.remaining, ...(project.findings.get(outcome.display) ?? [])];
     if (opts.format === 'diff') process.stdout.write(diffsOf(outcome, undefined, color));
     else process.stdout.write(withDocs(outcome.output, outcome.documents));
     if (!opts.quiet) err(summarize([outcome], { wrote: false }));
@@ -133,9 +139,30 @@ export async function runHarden(paths: string[], opts: CliOptions): Promise<numb
     failed = true;
   }
 
+  // Run-wide transforms (network policies) see every hardened object at once.
+  const project = runProject(outcomes.map(({ o, file }) => ({ o, dir: dirname(file.path) })), options);
+  for (const { o } of outcomes) o.remaining = [...o.remaining, ...(project.findings.get(o.display) ?? [])];
+  const generated: { dir: string; root: string; docs: GeneratedDoc[] }[] = [];
+  for (const [dir, docs] of project.documents) {
+    const root = outcomes.find(({ file }) => dirname(file.path) === dir)?.file.root ?? dir;
+    generated.push({ dir, root, docs });
+    try {
+      if (opts.write) writeGenerated(dir, [], docs);
+      if (opts.out) writeGenerated(join(opts.out, relative(root, dir)), [], docs);
+    } catch (e) {
+      failed = true;
+      err(`cuirass: ${displayPath(join(dir, POLICY_FILE))}: not written: ${(e as Error).message}\n`);
+    }
+  }
+
   const format = opts.format ?? (opts.write || opts.out ? undefined : 'diff');
   if (format === 'diff') {
     for (const { o, file } of outcomes) process.stdout.write(diffsOf(o, file, color));
+    for (const g of generated) {
+      const path = join(g.dir, POLICY_FILE);
+      const before = existsSync(path) ? readFileSync(path, 'utf8') : '';
+      process.stdout.write(unifiedDiff(displayPath(path), before, sidecarContent(before || undefined, g.docs), color));
+    }
   } else if (format === 'yaml') {
     let first = true;
     for (const { o } of outcomes) {
@@ -145,10 +172,12 @@ export async function runHarden(paths: string[], opts: CliOptions): Promise<numb
       process.stdout.write(text.endsWith('\n') || text === '' ? text : text + '\n');
       first = false;
     }
+    const docs = generated.flatMap((g) => g.docs);
+    if (docs.length) process.stdout.write(withDocs('', docs));
   }
   const all = outcomes.map(({ o }) => o);
   if (!opts.quiet) err(summarize(all, { wrote: Boolean(opts.write), notices: found.notices.length, otherFiles: found.otherFiles }));
   if (failed) return 2;
-  if (opts.check && all.some((o) => o.status === 'changed' || o.files.length > 0 || o.documents.length > 0)) return 1;
+  if (opts.check && (generated.length > 0 || all.some((o) => o.status === 'changed' || o.files.length > 0 || o.documents.length > 0))) return 1;
   return 0;
 }

@@ -1,0 +1,63 @@
+import { dirname } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import type { GeneratedDoc } from './engine/index.js';
+import { MAX_ALIAS_COUNT } from './engine/index.js';
+import type { Outcome, RunOptions } from './run.js';
+import type { Finding, ProjectObject } from './types.js';
+
+/** Sidecar file that takes the policies generated for a folder. */
+export const POLICY_FILE = 'cuirass-network-policies.yaml';
+
+/** Documents and findings of the run-wide transforms (Kubernetes network policies). */
+export interface ProjectOutput {
+  /** Generated documents by folder ('' for the stdin stream). */
+  documents: Map<string, GeneratedDoc[]>;
+  /** Findings by display path. */
+  findings: Map<string, Finding[]>;
+}
+
+function* plainObjects(text: string): Generator<Record<string, unknown>> {
+  for (const doc of parseAllDocuments(text, { merge: true })) {
+    if (doc.errors.length) continue;
+    const value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) as Record<string, unknown> | null;
+    if (!value || typeof value !== 'object') continue;
+    const items = String(value.kind ?? '').endsWith('List') && Array.isArray(value.items) ? value.items : [value];
+    for (const item of items) if (item && typeof item === 'object' && 'kind' in item) yield item as Record<string, unknown>;
+  }
+}
+
+/**
+ * Runs the transforms that need every Kubernetes object at once (after each file was
+ * hardened): `inputs` pairs each outcome with the folder its generated documents go to.
+ */
+export function runProject(inputs: readonly { o: Outcome; dir: string }[], options: RunOptions): ProjectOutput {
+  const out: ProjectOutput = { documents: new Map(), findings: new Map() };
+  const transforms = options.transforms.filter((t) => t.project);
+  if (transforms.length === 0) return out;
+  const objects: ProjectObject[] = [];
+  for (const { o, dir } of inputs) {
+    if (o.kind !== 'kubernetes' || (o.status !== 'changed' && o.status !== 'unchanged')) continue;
+    for (const object of plainObjects(o.output)) objects.push({ object, file: o.display, dir });
+    for (const d of o.documents) objects.push({ object: d.object, file: o.display, dir });
+  }
+  if (objects.length === 0) return out;
+  for (const t of transforms) {
+    const result = t.project!(objects, { level: options.level, settings: options.settings, flags: options.flags ?? {} });
+    for (const { dir, object } of result.documents) {
+      const meta = object.metadata as { name?: string; namespace?: string };
+      const doc: GeneratedDoc = { key: `${object.kind}/${meta.namespace ?? ''}/${meta.name ?? ''}`, object, file: POLICY_FILE, secret: false };
+      out.documents.set(dir, [...(out.documents.get(dir) ?? []), doc]);
+    }
+    for (const f of result.findings) {
+      const finding: Finding = {
+        transform: t.id, owasp: t.owasp, severity: f.severity, message: f.message, field: '', object: f.object,
+        line: 1, col: 1, behaviorChanging: false, fixable: false, reason: 'report only: a person has to decide',
+        ops: [], files: [], documents: [], secrets: [],
+      };
+      out.findings.set(f.file, [...(out.findings.get(f.file) ?? []), finding]);
+    }
+  }
+  return out;
+}
+
+export { dirname };
