@@ -32,6 +32,7 @@ export function buildProgram(): Command {
     .option('--skip <ids>', 'do not run these transforms (comma separated, repeatable)', collect)
     .addOption(new Option('--level <level>', 'restricted applies everything; baseline only adds missing settings').choices(['restricted', 'baseline']).default('restricted'))
     .addOption(new Option('--format <format>', 'what goes to stdout: a unified diff, or the hardened YAML').choices(['diff', 'yaml']))
+    .option('--egress', 'Kubernetes: generated network policies also deny egress (DNS allowed)')
     .option('--fix-docker-socket', 'Compose: replace docker.sock mounts by a read-only socket proxy service')
     .option('--quiet', 'no summary on stderr (errors are still printed)')
     .option('--no-color', 'never color the diff (also NO_COLOR)')
@@ -73,6 +74,7 @@ export interface CliOptions {
   format?: 'diff' | 'yaml';
   quiet?: boolean;
   fixDockerSocket?: boolean;
+  egress?: boolean;
   color: boolean;
 }
 

@@ -68,7 +68,7 @@ export async function runHarden(paths: string[], opts: CliOptions): Promise<numb
     options = {
       level: opts.level,
       settings: DEFAULT_SETTINGS,
-      flags: { fixDockerSocket: Boolean(opts.fixDockerSocket) },
+      flags: { fixDockerSocket: Boolean(opts.fixDockerSocket), egress: Boolean(opts.egress) },
       transforms: selectTransforms(splitIds(opts.only), splitIds(opts.skip)),
     };
     if (opts.write && opts.out) throw new UsageError('--write and --out cannot be combined');

@@ -80,9 +80,12 @@ function detectStyle(text: string, docs: Document.Parsed[], isJson: boolean): So
           const dash = first?.range ? dashBefore(text, first.range[0]) : -1;
           if (dash >= 0) indentlessSeq = columnOf(dash) === columnOf(pair.key.range[0]);
         }
-        if ((isMap(value) || isSeq(value)) && value.flow && value.items.length > 0 && flowPadding === undefined) {
-          flowPadding = text[value.range[0] + 1] === ' ';
-        }
+      },
+      Map(_key, map) {
+        if (map.flow && map.items.length > 0 && flowPadding === undefined && map.range) flowPadding = text[map.range[0] + 1] === ' ';
+      },
+      Seq(_key, seq) {
+        if (seq.flow && seq.items.length > 0 && flowPadding === undefined && seq.range) flowPadding = text[seq.range[0] + 1] === ' ';
       },
     });
   }

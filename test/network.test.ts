@@ -1,0 +1,197 @@
+import { describe, expect, it } from 'vitest';
+import { parse, parseAllDocuments } from 'yaml';
+import { hardenText } from '../src/harden.js';
+import type { HardenOptions } from '../src/harden.js';
+import { DEFAULT_SETTINGS } from '../src/settings.js';
+import { TRANSFORMS } from '../transforms/index.js';
+import { kubernetesNetworkPolicies } from '../transforms/network-policies.js';
+import type { ProjectObject } from '../src/types.js';
+
+const opts: HardenOptions = {
+  transforms: TRANSFORMS.filter((t) => t.id === 'network-segmentation'),
+  level: 'restricted',
+  settings: DEFAULT_SETTINGS,
+};
+
+const STACK = `services:
+  proxy:
+    image: nginx:1.27
+    ports: ["80:80"]
+    depends_on: [app]
+  app:
+    image: shop/app:1
+    environment:
+      DATABASE_HOST: db
+      REDIS_URL: redis://cache:6379/0
+  worker:
+    image: shop/worker:1
+    command: ["worker", "--queue", "cache:6379"]
+  db:
+    image: postgres:16
+  cache:
+    image: redis:7
+  mailer:
+    image: shop/mailer:1
+`;
+
+/** Networks of each service in a hardened Compose text (default when none). */
+function networksOf(text: string): Record<string, Set<string>> {
+  const doc = parse(text);
+  return Object.fromEntries(
+    Object.entries(doc.services as Record<string, { networks?: string[] }>).map(([name, svc]) => [name, new Set(svc.networks ?? ['default'])]),
+  );
+}
+
+describe('Compose network segmentation', () => {
+  const r = hardenText(STACK, opts, { file: 'compose.yaml' });
+  const nets = networksOf(r.output);
+  const shares = (a: string, b: string) => [...nets[a]].some((n) => nets[b].has(n));
+  it('services with a dependency share a network; unrelated ones do not', () => {
+    const related = [['proxy', 'app'], ['app', 'db'], ['app', 'cache'], ['worker', 'cache']];
+    const names = Object.keys(nets);
+    for (const a of names) {
+      for (const b of names) {
+        if (a >= b) continue;
+        const expected = related.some(([x, y]) => (x === a && y === b) || (x === b && y === a));
+        expect(shares(a, b), `${a} ~ ${b}`).toBe(expected);
+      }
+    }
+  });
+  it('dependency networks are internal; services that may need egress get their own network', () => {
+    const top = parse(r.output).networks as Record<string, { internal?: boolean } | null>;
+    expect(top['app-db']).toEqual({ internal: true });
+    expect(top['proxy-egress']).toEqual({});
+    expect(nets.db).toEqual(new Set(['app-db']));
+    expect(nets.cache).toEqual(new Set(['app-cache', 'worker-cache']));
+    expect(nets.mailer).toEqual(new Set(['mailer-egress']));
+  });
+  it('a second run changes nothing and a file with its own networks is only reported', () => {
+    const again = hardenText(r.output, opts, { file: 'compose.yaml' });
+    expect(again.output).toBe(r.output);
+    const designed = 'services:\n  a:\n    image: x:1\n    networks: [front]\n  b:\n    image: y:1\n  c:\n    image: z:1\nnetworks:\n  front: {}\n';
+    const d = hardenText(designed, opts, { file: 'compose.yaml' });
+    expect(d.output).toBe(designed);
+    expect(d.remaining.map((f) => f.message)).toEqual([
+      expect.stringContaining('service "b" shares the default network'),
+      expect.stringContaining('service "c" shares the default network'),
+    ]);
+  });
+  it('a single service is left as it is', () => {
+    const single = 'services:\n  a:\n    image: x:1\n';
+    expect(hardenText(single, opts, { file: 'compose.yaml' }).output).toBe(single);
+  });
+});
+
+const APP = `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop}
+spec:
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+      - name: web
+        image: shop/web:1
+        env:
+        - {name: API_URL, value: "http://api.shop.svc.cluster.local:8080"}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: api, namespace: shop}
+spec:
+  template:
+    metadata: {labels: {app: api}}
+    spec:
+      containers:
+      - name: api
+        image: shop/api:1
+        envFrom: [{configMapRef: {name: api-config}}]
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: api-config, namespace: shop}
+data: {REDIS_ADDR: "redis:6379"}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: report, namespace: analytics}
+spec:
+  template:
+    metadata: {labels: {app: report}}
+    spec:
+      containers:
+      - name: report
+        image: shop/report:1
+        args: ["--api=api.shop:8080"]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: api, namespace: shop}
+spec:
+  selector: {app: api}
+  ports: [{port: 8080, targetPort: http}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: redis, namespace: shop}
+spec:
+  selector: {app: redis}
+  ports: [{port: 6379}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: orphan, namespace: shop}
+spec:
+  selector: {app: orphan}
+  ports: [{port: 80}]
+`;
+
+function objects(text: string): ProjectObject[] {
+  return parseAllDocuments(text).map((d) => ({ object: d.toJS(), file: 'app.yaml', dir: '' }));
+}
+
+describe('Kubernetes network policies', () => {
+  const result = kubernetesNetworkPolicies(objects(APP), { level: 'restricted', settings: DEFAULT_SETTINGS, flags: {} });
+  const byName = Object.fromEntries(result.documents.map((d) => [`${(d.object.metadata as { namespace: string }).namespace}/${(d.object.metadata as { name: string }).name}`, d.object]));
+  it('default-deny ingress in every namespace that runs workloads', () => {
+    for (const ns of ['shop', 'analytics']) {
+      expect((byName[`${ns}/cuirass-default-deny`] as { spec: unknown }).spec).toEqual({ podSelector: {}, policyTypes: ['Ingress'] });
+    }
+  });
+  it('admits exactly the workloads that name a Service, on its target ports', () => {
+    expect((byName['shop/allow-to-api'] as { spec: unknown }).spec).toEqual({
+      podSelector: { matchLabels: { app: 'api' } },
+      policyTypes: ['Ingress'],
+      ingress: [
+        {
+          from: [
+            { podSelector: { matchLabels: { app: 'web' } } },
+            { podSelector: { matchLabels: { app: 'report' } }, namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'analytics' } } },
+          ],
+          ports: [{ port: 'http' }],
+        },
+      ],
+    });
+    expect((byName['shop/allow-to-redis'] as { spec: { ingress: unknown } }).spec.ingress).toEqual([
+      { from: [{ podSelector: { matchLabels: { app: 'api' } } }], ports: [{ port: 6379 }] },
+    ]);
+  });
+  it('reports a Service nothing references instead of silently cutting it off', () => {
+    expect(byName['shop/allow-to-orphan']).toBeUndefined();
+    expect(result.findings.map((f) => f.message)).toEqual([expect.stringContaining('Service "orphan": nothing in the input references it')]);
+  });
+  it('adds nothing when the policies exist already', () => {
+    const again = kubernetesNetworkPolicies(
+      [...objects(APP), ...result.documents.map((d) => ({ object: d.object, file: 'x', dir: '' }))],
+      { level: 'restricted', settings: DEFAULT_SETTINGS, flags: {} },
+    );
+    expect(again.documents).toEqual([]);
+  });
+  it('--egress denies egress except DNS and the derived flows', () => {
+    const e = kubernetesNetworkPolicies(objects(APP), { level: 'restricted', settings: DEFAULT_SETTINGS, flags: { egress: true } });
+    const deny = e.documents.find((d) => (d.object.metadata as { name: string }).name === 'cuirass-default-deny')!.object as { spec: { policyTypes: string[]; egress: { ports: unknown }[] } };
+    expect(deny.spec.policyTypes).toEqual(['Ingress', 'Egress']);
+    expect(deny.spec.egress[0].ports).toEqual([{ port: 53, protocol: 'UDP' }, { port: 53, protocol: 'TCP' }]);
+    expect(e.documents.map((d) => (d.object.metadata as { name: string }).name)).toContain('allow-web-to-api');
+  });
+});
