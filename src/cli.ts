@@ -30,10 +30,11 @@ export function buildProgram(): Command {
     .option('--check', 'exit 1 when any file would change (nothing is written)')
     .option('--only <ids>', 'run only these transforms (comma separated, repeatable)', collect)
     .option('--skip <ids>', 'do not run these transforms (comma separated, repeatable)', collect)
-    .addOption(new Option('--level <level>', 'restricted applies everything; baseline only adds missing settings').choices(['restricted', 'baseline']).default('restricted'))
+    .addOption(new Option('--level <level>', 'restricted (default) applies everything; baseline only adds missing settings').choices(['restricted', 'baseline']))
     .addOption(new Option('--format <format>', 'what goes to stdout: a unified diff, or the hardened YAML').choices(['diff', 'yaml']))
     .option('--egress', 'Kubernetes: generated network policies also deny egress (DNS allowed)')
     .option('--fix-docker-socket', 'Compose: replace docker.sock mounts by a read-only socket proxy service')
+    .option('--config <file>', 'config file (default: the nearest cuirass.config.yaml above the first input)')
     .option('--quiet', 'no summary on stderr (errors are still printed)')
     .option('--no-color', 'never color the diff (also NO_COLOR)')
     .showHelpAfterError()
@@ -70,7 +71,8 @@ export interface CliOptions {
   check?: boolean;
   only?: string[];
   skip?: string[];
-  level: 'restricted' | 'baseline';
+  level?: 'restricted' | 'baseline';
+  config?: string;
   format?: 'diff' | 'yaml';
   quiet?: boolean;
   fixDockerSocket?: boolean;

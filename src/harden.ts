@@ -3,7 +3,10 @@ import { Fix, applyEdits, mergeDocs, mergeFiles, parseSource, renderOps } from '
 import type { GeneratedDoc, Op, ParsedSource, SideFile, SourceError } from './engine/index.js';
 import { isKubernetesDoc, objectsOf, podTemplateOf } from './kubernetes/model.js';
 import type { K8sObject } from './kubernetes/model.js';
-import { exemptionsOf, isComposeDoc, servicesOf } from './compose/model.js';
+import { isComposeDoc, servicesOf } from './compose/model.js';
+import { composeExemptions, exemptionFor, kubernetesExemptions } from './exemptions.js';
+import type { ActiveExemption, InvalidExemption } from './exemptions.js';
+import type { ConfigExemption } from './config.js';
 import type { Flags, Level, Settings } from './settings.js';
 import type { Finding, ObjectRef, Report, Transform, TransformContext } from './types.js';
 
@@ -16,6 +19,8 @@ export interface HardenOptions {
   flags?: Flags;
   /** The input is a file whose folder can take generated files. */
   hasFolder?: boolean;
+  /** Exemptions from the config file. */
+  exemptions?: ConfigExemption[];
 }
 
 /** The outcome of hardening one text. */
@@ -39,6 +44,8 @@ export interface HardenResult {
   documents: GeneratedDoc[];
   /** Secret values found in the input: never printed, redacted in diffs. */
   secrets: string[];
+  /** Findings an exemption suppressed, with its reason. */
+  suppressed: Finding[];
 }
 
 /** What is known of the text's origin. */
@@ -86,7 +93,8 @@ export function hardenText(input: string, options: HardenOptions, textInfo: Text
       return {
         output: text,
         changes: applied,
-        remaining: findings.filter((f) => !f.fixable),
+        remaining: findings.filter((f) => !f.fixable && !f.suppressed),
+        suppressed: findings.filter((f) => f.suppressed),
         errors: [],
         kubernetes,
         compose,
@@ -123,7 +131,7 @@ function validate(text: string, src: ParsedSource, before: string[], json: boole
   return undefined;
 }
 
-const EMPTY: HardenResult = { output: '', changes: [], remaining: [], errors: [], kubernetes: false, compose: false, files: [], documents: [], secrets: [] };
+const EMPTY: HardenResult = { output: '', changes: [], remaining: [], errors: [], kubernetes: false, compose: false, files: [], documents: [], secrets: [], suppressed: [] };
 
 function failed(input: string, failure: string): HardenResult {
   return { ...EMPTY, output: input, failure, kubernetes: true };
@@ -145,13 +153,16 @@ export function planFindings(src: ParsedSource, options: HardenOptions, file = '
         transform.composeFile(services, ctx);
       }
       for (const svc of services) {
-        const skip = exemptionsOf(svc);
+        const { active, invalid } = composeExemptions(svc, options.exemptions ?? [], file);
+        const ref = { kind: 'service', name: svc.name };
         const own: Finding[] = [];
         for (const transform of options.transforms) {
-          if (!transform.service || skip.has(transform.id) || skip.has('all')) continue;
-          const ctx = contextFor(src, options, transform, { kind: 'service', name: svc.name }, svc.node, own, file);
+          if (!transform.service) continue;
+          const ctx = contextFor(src, options, transform, ref, svc.node, own, file, active);
           transform.service(svc, ctx);
         }
+        for (const t of options.transforms) if (t.composeFile) exemptionFor(active, t.id);
+        own.push(...exemptionFindings(src, active, invalid, ref, svc.node));
         // An override file only adds to its base file, which carries the additions: here
         // only what weakens the base (privileged, root, unconfined…) is reported and fixed.
         findings.push(...(svc.override ? own.filter((f) => f.behaviorChanging || f.ops.length === 0) : own));
@@ -161,14 +172,33 @@ export function planFindings(src: ParsedSource, options: HardenOptions, file = '
     if (!isKubernetesDoc(doc)) continue;
     for (const object of objectsOf(doc)) {
       const pod = podTemplateOf(object);
+      const { active, invalid } = kubernetesExemptions(object, pod, options.exemptions ?? [], file);
       for (const transform of options.transforms) {
-        const ctx = contextFor(src, options, transform, refOf(object), object.node, findings, file);
+        const ctx = contextFor(src, options, transform, refOf(object), object.node, findings, file, active);
         transform.object?.(object, ctx);
         if (pod && transform.pod) transform.pod(pod, ctx);
       }
+      for (const t of options.transforms) if (t.project && pod) exemptionFor(active, t.id);
+      findings.push(...exemptionFindings(src, active, invalid, refOf(object), object.node));
     }
   }
   return findings;
+}
+
+/** Findings about exemptions themselves: written without a reason, or exempting nothing. */
+function exemptionFindings(src: ParsedSource, active: ActiveExemption[], invalid: InvalidExemption[], object: ObjectRef, fallback: Node): Finding[] {
+  const make = (at: Node | undefined, message: string, severity: Finding['severity']): Finding => {
+    const { line, col } = src.lines.linePos(at?.range?.[0] ?? fallback.range?.[0] ?? 0);
+    return {
+      transform: 'exemptions', owasp: '—', severity, message, field: '', object, line, col,
+      behaviorChanging: false, fixable: false, reason: 'report only: a person has to decide',
+      ops: [], files: [], documents: [], secrets: [],
+    };
+  };
+  return [
+    ...invalid.map((i) => make(i.at, i.message, 'medium')),
+    ...active.filter((e) => !e.used && !e.origin).map((e) => make(e.at, `exemption (${e.source}) of ${[...e.skip].join(', ')} exempts nothing: ${e.reason}`, 'low')),
+  ];
 }
 
 function refOf(object: K8sObject): ObjectRef {
@@ -183,6 +213,7 @@ function contextFor(
   fallback: Node,
   sink: Finding[],
   file: string,
+  exemptions: readonly ActiveExemption[] = [],
 ): TransformContext {
   return {
     level: options.level,
@@ -198,7 +229,10 @@ function contextFor(
       let documents: GeneratedDoc[] = [];
       let reason: string | undefined;
       const behaviorChanging = report.behaviorChanging ?? false;
-      if (report.fix) {
+      const exempt = exemptionFor(exemptions, transform.id);
+      if (exempt) {
+        reason = `exempted: ${exempt.reason}`;
+      } else if (report.fix) {
         const fix = new Fix();
         report.fix(fix);
         ops = fix.ops;
@@ -227,6 +261,7 @@ function contextFor(
         files: reason === undefined ? files : [],
         documents: reason === undefined ? documents : [],
         secrets: report.secrets ?? [],
+        ...(exempt ? { suppressed: `${exempt.reason} (${exempt.source})` } : {}),
       });
     },
   };

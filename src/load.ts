@@ -119,7 +119,7 @@ export function discover(paths: readonly string[], cwd = process.cwd()): Discove
           }
           if (!safeStatFile(target)) continue;
         } else if (!entry.isFile()) continue;
-        if (!MANIFEST_EXTENSIONS.has(extname(entry.name).toLowerCase())) {
+        if (!MANIFEST_EXTENSIONS.has(extname(entry.name).toLowerCase()) || /^cuirass\.config\.ya?ml$/.test(entry.name)) {
           out.otherFiles++;
           continue;
         }

@@ -2,6 +2,7 @@ import { hardenText } from './harden.js';
 import { isTemplated } from './load.js';
 import type { Flags, Level, Settings } from './settings.js';
 import type { Finding, Transform } from './types.js';
+import type { ConfigExemption } from './config.js';
 import type { GeneratedDoc, SideFile } from './engine/index.js';
 import { TRANSFORMS } from '../transforms/index.js';
 
@@ -15,6 +16,7 @@ export interface RunOptions {
   /** Opt-in rewrites (`--fix-docker-socket`). */
   flags?: Flags;
   transforms: readonly Transform[];
+  exemptions?: ConfigExemption[];
 }
 
 /** What happened to one input. */
@@ -39,6 +41,8 @@ export interface Outcome {
   secrets: string[];
   /** What the text holds. */
   kind?: 'kubernetes' | 'compose';
+  /** Findings suppressed by exemptions. */
+  suppressed: Finding[];
 }
 
 /** The transforms selected by `--only` and `--skip`; unknown ids are a usage error. */
@@ -57,7 +61,7 @@ export function splitIds(values: readonly string[] | undefined): string[] {
 
 /** Hardens the text of one input. Never throws for bad input: errors are outcomes. */
 export function processText(display: string, text: string, options: RunOptions, hasFolder = false): Outcome {
-  const base = { display, input: text, output: text, changes: [], remaining: [], manifest: false, files: [], documents: [], secrets: [] };
+  const base = { display, input: text, output: text, changes: [], remaining: [], manifest: false, files: [], documents: [], secrets: [], suppressed: [] };
   if (isTemplated(text)) {
     return { ...base, status: 'skipped', message: 'skipped: a template (render it first, e.g. helm template | cuirass -)' };
   }
@@ -90,5 +94,6 @@ export function processText(display: string, text: string, options: RunOptions, 
     documents: result.documents,
     secrets: result.secrets,
     kind: result.kubernetes ? 'kubernetes' : 'compose',
+    suppressed: result.suppressed,
   };
 }

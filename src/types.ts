@@ -47,6 +47,8 @@ export interface Finding {
   documents: GeneratedDoc[];
   /** Secret values to redact. */
   secrets: string[];
+  /** Set when an exemption suppresses the finding: its reason and where it is written. */
+  suppressed?: string;
 }
 
 /** Identifies a Kubernetes object (or Compose service) in reports. */

@@ -4,7 +4,8 @@ import { discover, readInput } from '../load.js';
 import type { InputFile } from '../load.js';
 import { processText, selectTransforms, splitIds, UsageError } from '../run.js';
 import type { Outcome, RunOptions } from '../run.js';
-import { DEFAULT_SETTINGS } from '../settings.js';
+import { ConfigError, findConfig, loadConfig } from '../config.js';
+import { TRANSFORMS } from '../../transforms/index.js';
 import { unifiedDiff } from '../report/diff.js';
 import { summarize, formatError } from '../report/summary.js';
 import { writeAtomic } from '../write.js';
@@ -26,7 +27,21 @@ function useColor(opts: CliOptions): boolean {
 }
 
 function errorOutcome(display: string, message: string): Outcome {
-  return { display, status: 'error', input: '', output: '', changes: [], remaining: [], message, line: 1, col: 1, manifest: false, files: [], documents: [], secrets: [] };
+  return { display, status: 'error', input: '', output: '', changes: [], remaining: [], message, line: 1, col: 1, manifest: false, files: [], documents: [], secrets: [], suppressed: [] };
+}
+
+/** Run options from the config file and the flags (flags win). */
+export function optionsFrom(paths: string[], opts: CliOptions): RunOptions {
+  const ids = TRANSFORMS.map((t) => t.id);
+  const start = paths.length === 0 || paths[0] === '-' ? process.cwd() : paths[0];
+  const config = loadConfig(findConfig(opts.config, start), ids);
+  return {
+    level: opts.level ?? config.level ?? 'restricted',
+    settings: config.settings,
+    flags: { fixDockerSocket: Boolean(opts.fixDockerSocket), egress: Boolean(opts.egress) },
+    transforms: selectTransforms(splitIds(opts.only), [...splitIds(opts.skip), ...config.skip]),
+    exemptions: config.exemptions,
+  };
 }
 
 /** Diffs of one outcome: the file itself, then every file it creates, secrets redacted. */
@@ -65,17 +80,12 @@ function maskSecretFile(text: string, merge: string): string {
 export async function runHarden(paths: string[], opts: CliOptions): Promise<number> {
   let options: RunOptions;
   try {
-    options = {
-      level: opts.level,
-      settings: DEFAULT_SETTINGS,
-      flags: { fixDockerSocket: Boolean(opts.fixDockerSocket), egress: Boolean(opts.egress) },
-      transforms: selectTransforms(splitIds(opts.only), splitIds(opts.skip)),
-    };
+    options = optionsFrom(paths, opts);
     if (opts.write && opts.out) throw new UsageError('--write and --out cannot be combined');
     if (paths.includes('-') && paths.length > 1) throw new UsageError('"-" (stdin) cannot be combined with other paths');
     if (paths.includes('-') && (opts.write || opts.out)) throw new UsageError('"-" writes to stdout; --write and --out do not apply');
   } catch (e) {
-    if (e instanceof UsageError) {
+    if (e instanceof UsageError || e instanceof ConfigError) {
       process.stderr.write(`cuirass: ${e.message}\n`);
       return 2;
     }
@@ -176,6 +186,9 @@ export async function runHarden(paths: string[], opts: CliOptions): Promise<numb
     if (docs.length) process.stdout.write(withDocs('', docs));
   }
   const all = outcomes.map(({ o }) => o);
+  for (const e of options.exemptions ?? []) {
+    if (!e.used) err(`cuirass: ${e.source}: exemption of ${e.skip.join(', ')} exempts nothing (${e.reason})\n`);
+  }
   if (!opts.quiet) err(summarize(all, { wrote: Boolean(opts.write), notices: found.notices.length, otherFiles: found.otherFiles }));
   if (failed) return 2;
   if (opts.check && (generated.length > 0 || all.some((o) => o.status === 'changed' || o.files.length > 0 || o.documents.length > 0))) return 1;

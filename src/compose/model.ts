@@ -97,12 +97,3 @@ export function ownPair(svc: ComposeService, key: string): Pair | undefined {
   return pairOf(svc.node, key);
 }
 
-/** Transform ids a service exempts itself from with `x-cuirass: {skip: [...], reason: ...}` (a reason is required). */
-export function exemptionsOf(svc: ComposeService): Set<string> {
-  const value = svc.effective['x-cuirass'];
-  if (typeof value !== 'object' || value === null) return new Set();
-  const { skip, reason } = value as { skip?: unknown; reason?: unknown };
-  if (typeof reason !== 'string' || !reason.trim()) return new Set();
-  const ids = Array.isArray(skip) ? skip : typeof skip === 'string' ? skip.split(',') : [];
-  return new Set(ids.map((id) => String(id).trim()));
-}

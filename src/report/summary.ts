@@ -11,9 +11,11 @@ export function summarize(outcomes: readonly Outcome[], info: { wrote: boolean; 
   const manifests = outcomes.filter((o) => o.status === 'changed' || o.status === 'unchanged');
   const changed = manifests.filter((o) => o.status === 'changed');
   const changes = manifests.flatMap((o) => o.changes);
+  const generated = manifests.reduce((n, o) => n + o.files.length + new Set(o.documents.map((d) => d.file)).size, 0);
   const bc = changes.filter((c) => c.behaviorChanging).length;
   const remaining = manifests.flatMap((o) => o.remaining.map((f) => ({ o, f })));
   const errors = outcomes.filter((o) => o.status === 'error').length;
+  const suppressed = manifests.flatMap((o) => o.suppressed).length;
   const skipped = outcomes.filter((o) => o.status === 'skipped').length;
   const lines: string[] = [];
   for (const { o, f } of remaining.sort((a, b) => SEVERITIES.indexOf(b.f.severity) - SEVERITIES.indexOf(a.f.severity))) {
@@ -26,6 +28,8 @@ export function summarize(outcomes: readonly Outcome[], info: { wrote: boolean; 
     `${changes.length} change${changes.length === 1 ? '' : 's'}${bc ? ` (${bc} behavior-changing)` : ''}`,
     `${remaining.length} finding${remaining.length === 1 ? '' : 's'} not fixed`,
   ];
+  if (generated) parts.splice(2, 0, `${generated} generated file${generated === 1 ? '' : 's'}`);
+  if (suppressed) parts.push(`${suppressed} suppressed by exemptions`);
   if (skipped) parts.push(`${skipped} skipped`);
   if (errors) parts.push(`${errors} error${errors === 1 ? '' : 's'}`);
   const head = `cuirass: ${parts.join(', ')}`;
