@@ -4,7 +4,7 @@ import type { Transform, TransformContext } from '../src/types.js';
 import { pairOf } from '../src/engine/index.js';
 import type { ComposeService } from './compose.js';
 import { listOf, where } from './compose.js';
-import { exemptionsOf } from '../src/compose/model.js';
+import { composeExemptions } from '../src/exemptions.js';
 import { kubernetesNetworkPolicies } from './network-policies.js';
 
 function isRecord(v: unknown): v is Record<string, unknown> {
@@ -45,7 +45,11 @@ export function dependencies(services: readonly ComposeService[]): Map<string, S
 }
 
 function composeFile(services: ComposeService[], ctx: TransformContext): void {
-  const exempt = new Set(services.filter((s) => exemptionsOf(s).has('network-segmentation') || exemptionsOf(s).has('all')).map((s) => s.name));
+  const exempt = new Set(
+    services
+      .filter((s) => composeExemptions(s, [], '').active.some((e) => e.skip.has('network-segmentation') || e.skip.has('all')))
+      .map((s) => s.name),
+  );
   const candidates = services.filter((s) => s.effective.network_mode == null);
   if (candidates.length < 2 || services.some((s) => s.override)) return;
   const root = services[0].root;
