@@ -37,10 +37,28 @@ export function buildProgram(): Command {
     .option('--config <file>', 'config file (default: the nearest cuirass.config.yaml above the first input)')
     .option('--quiet', 'no summary on stderr (errors are still printed)')
     .option('--no-color', 'never color the diff (also NO_COLOR)')
+    .enablePositionalOptions()
     .showHelpAfterError()
     .action(async (paths: string[], opts: CliOptions) => {
       const { runHarden } = await import('./commands/harden.js');
       process.exitCode = await runHarden(paths, opts);
+    });
+  program
+    .command('check')
+    .description('report findings; exit 1 when one reaches --fail-on')
+    .argument('[paths...]', 'files or folders; "-" reads stdin', ['.'])
+    .addOption(new Option('--fail-on <severity>', 'lowest severity that fails the check').choices(['low', 'medium', 'high', 'critical']).default('high'))
+    .addOption(new Option('--format <format>', 'report format').choices(['text', 'json', 'sarif']).default('text'))
+    .option('--only <ids>', 'run only these transforms (comma separated, repeatable)', collect)
+    .option('--skip <ids>', 'do not run these transforms (comma separated, repeatable)', collect)
+    .addOption(new Option('--level <level>', 'restricted (default) or baseline').choices(['restricted', 'baseline']))
+    .option('--config <file>', 'config file (default: the nearest cuirass.config.yaml above the first input)')
+    .option('--egress', 'Kubernetes: network policies also deny egress')
+    .option('--quiet', 'no summary on stderr')
+    .option('--no-color', 'never color the output (also NO_COLOR)')
+    .action(async (paths: string[], opts) => {
+      const { runCheck } = await import('./commands/check.js');
+      process.exitCode = await runCheck(paths, opts, version());
     });
   program
     .command('rules')

@@ -21,6 +21,8 @@ export interface HardenOptions {
   hasFolder?: boolean;
   /** Exemptions from the config file. */
   exemptions?: ConfigExemption[];
+  /** Keep each first-pass fix as text edits of the input (for SARIF). */
+  withEdits?: boolean;
 }
 
 /** The outcome of hardening one text. */
@@ -86,6 +88,8 @@ export function hardenText(input: string, options: HardenOptions, textInfo: Text
     for (const f of fixes) if (!changes.has(identity(f))) changes.set(identity(f), f);
     if (pass === 0) shape = shapeOf(src);
     const editing = fixes.filter((f) => f.ops.length > 0);
+    // Each first-pass fix on its own, as text edits of the input (SARIF fixes, json-patch).
+    if (pass === 0 && options.withEdits) for (const f of editing) f.edits = renderOps(src, f.ops);
     if (editing.length === 0) {
       const broken = pass > 0 ? validate(text, src, shape, json) : undefined;
       if (broken) return failed(input, broken);
@@ -251,7 +255,7 @@ function contextFor(
         severity: report.severity ?? transform.severity,
         message: report.message,
         field: report.field,
-        object,
+        object: report.object ?? object,
         line,
         col,
         behaviorChanging,

@@ -17,6 +17,7 @@ export interface RunOptions {
   flags?: Flags;
   transforms: readonly Transform[];
   exemptions?: ConfigExemption[];
+  withEdits?: boolean;
 }
 
 /** What happened to one input. */

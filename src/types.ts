@@ -1,5 +1,5 @@
 import type { Node } from 'yaml';
-import type { Fix, GeneratedDoc, Op, SideFile } from './engine/index.js';
+import type { Fix, GeneratedDoc, Op, SideFile, TextEdit } from './engine/index.js';
 import type { PodTemplate, K8sObject } from './kubernetes/model.js';
 import type { ComposeService } from './compose/model.js';
 import type { Flags, Level, Settings } from './settings.js';
@@ -23,6 +23,8 @@ export interface Report {
   fix?: (fix: Fix) => void;
   /** Secret values this finding is about: they are redacted wherever output could show them. */
   secrets?: string[];
+  /** The object the finding is about, when the hook covers several (a whole Compose file). */
+  object?: ObjectRef;
 }
 
 /** A finding as the pipeline records it. */
@@ -49,6 +51,8 @@ export interface Finding {
   secrets: string[];
   /** Set when an exemption suppresses the finding: its reason and where it is written. */
   suppressed?: string;
+  /** The fix alone as text edits of the input (only when asked for). */
+  edits?: TextEdit[];
 }
 
 /** Identifies a Kubernetes object (or Compose service) in reports. */

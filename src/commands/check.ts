@@ -1,0 +1,79 @@
+import { dirname } from 'node:path';
+import type { CliOptions } from '../cli.js';
+import { ConfigError } from '../config.js';
+import { discover, readInput } from '../load.js';
+import { processText, UsageError } from '../run.js';
+import type { Outcome } from '../run.js';
+import { runProject } from '../project.js';
+import { collectErrors, collectFindings, reaches } from '../report/findings.js';
+import { jsonReport } from '../report/json.js';
+import { sarifReport } from '../report/sarif.js';
+import { textReport } from '../report/text.js';
+import { formatError } from '../report/summary.js';
+import type { Severity } from '../types.js';
+import { optionsFrom } from './harden.js';
+
+/** Options of `cuirass check`. */
+export interface CheckOptions extends Omit<CliOptions, 'format'> {
+  failOn: Severity;
+  format?: 'text' | 'json' | 'sarif';
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** `cuirass check`: report findings; exit 1 when one reaches --fail-on, 2 on bad input. */
+export async function runCheck(paths: string[], opts: CheckOptions, version: string): Promise<number> {
+  let options;
+  try {
+    options = { ...optionsFrom(paths, opts as CliOptions), withEdits: opts.format === 'sarif' };
+  } catch (e) {
+    if (e instanceof UsageError || e instanceof ConfigError) {
+      process.stderr.write(`cuirass: ${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+  const outcomes: { o: Outcome; dir: string }[] = [];
+  let failed = false;
+  if (paths.length === 1 && paths[0] === '-') {
+    outcomes.push({ o: processText('<stdin>', await readStdin(), options), dir: '' });
+  } else {
+    const found = discover(paths);
+    for (const e of found.errors) process.stderr.write(`cuirass: ${e.display}: ${e.message}\n`);
+    failed = found.errors.length > 0;
+    for (const file of found.files) {
+      const read = readInput(file.path);
+      const o: Outcome =
+        'error' in read
+          ? { display: file.display, status: 'error', input: '', output: '', changes: [], remaining: [], message: read.error, line: 1, col: 1, manifest: false, files: [], documents: [], secrets: [], suppressed: [] }
+          : processText(file.display, read.text, options, true);
+      outcomes.push({ o, dir: dirname(file.path) });
+    }
+    if (!failed && outcomes.every(({ o }) => !o.manifest && o.status !== 'error')) {
+      process.stderr.write(`cuirass: no Kubernetes manifests or Compose files found under ${paths.join(', ')}\n`);
+      failed = true;
+    }
+  }
+  const project = runProject(outcomes, options);
+  for (const { o } of outcomes) o.remaining = [...o.remaining, ...(project.findings.get(o.display) ?? [])];
+  const all = outcomes.map(({ o }) => o);
+  for (const o of all) if (o.status === 'error') process.stderr.write(formatError(o) + '\n');
+  const findings = collectFindings(all);
+  const errors = collectErrors(all);
+  const color = opts.color !== false && !process.env.NO_COLOR && Boolean(process.stdout.isTTY);
+  const format = opts.format ?? 'text';
+  if (format === 'json') process.stdout.write(jsonReport(findings, errors, version));
+  else if (format === 'sarif') process.stdout.write(sarifReport(findings, errors, options.transforms, new Map(all.map((o) => [o.display, o.input])), version));
+  else process.stdout.write(textReport(findings, errors, color));
+  const failing = findings.filter((f) => reaches(f, opts.failOn));
+  if (!opts.quiet && format === 'text') {
+    const pending = findings.filter((f) => f.status === 'pending').length;
+    process.stderr.write(`cuirass: ${findings.length} findings (${pending} fixable with --write), ${failing.length} at or above ${opts.failOn}\n`);
+  }
+  if (failed || errors.length) return 2;
+  return failing.length ? 1 : 0;
+}
