@@ -31,7 +31,7 @@ export function buildProgram(): Command {
     .option('--only <ids>', 'run only these transforms (comma separated, repeatable)', collect)
     .option('--skip <ids>', 'do not run these transforms (comma separated, repeatable)', collect)
     .addOption(new Option('--level <level>', 'restricted (default) applies everything; baseline only adds missing settings').choices(['restricted', 'baseline']))
-    .addOption(new Option('--format <format>', 'what goes to stdout: a unified diff, or the hardened YAML').choices(['diff', 'yaml']))
+    .addOption(new Option('--format <format>', 'stdout: unified diff (default), hardened yaml, json-patch per document, json findings, sarif').choices(['diff', 'yaml', 'json-patch', 'json', 'sarif']))
     .option('--egress', 'Kubernetes: generated network policies also deny egress (DNS allowed)')
     .option('--fix-docker-socket', 'Compose: replace docker.sock mounts by a read-only socket proxy service')
     .option('--config <file>', 'config file (default: the nearest cuirass.config.yaml above the first input)')
@@ -41,7 +41,7 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .action(async (paths: string[], opts: CliOptions) => {
       const { runHarden } = await import('./commands/harden.js');
-      process.exitCode = await runHarden(paths, opts);
+      process.exitCode = await runHarden(paths, opts, version());
     });
   program
     .command('check')
@@ -91,7 +91,7 @@ export interface CliOptions {
   skip?: string[];
   level?: 'restricted' | 'baseline';
   config?: string;
-  format?: 'diff' | 'yaml';
+  format?: 'diff' | 'yaml' | 'json-patch' | 'json' | 'sarif';
   quiet?: boolean;
   fixDockerSocket?: boolean;
   egress?: boolean;

@@ -11,6 +11,10 @@ import { summarize, formatError } from '../report/summary.js';
 import { writeAtomic } from '../write.js';
 import { REDACTED, redact, sideFileContent, sidecarContent, withDocs, writeGenerated } from '../emit.js';
 import { existsSync, readFileSync } from 'node:fs';
+import { collectErrors, collectFindings } from '../report/findings.js';
+import { jsonReport } from '../report/json.js';
+import { sarifReport } from '../report/sarif.js';
+import { jsonPatches } from '../report/json-patch.js';
 import { POLICY_FILE, runProject } from '../project.js';
 import { displayPath } from '../load.js';
 import type { GeneratedDoc } from '../engine/index.js';
@@ -76,11 +80,20 @@ function maskSecretFile(text: string, merge: string): string {
     .join('\n');
 }
 
+/** `--format json|sarif|json-patch` of the default command. */
+function machineReport(format: string, outcomes: Outcome[], generated: { file: string; docs: GeneratedDoc[] }[], options: RunOptions, version: string): string {
+  if (format === 'json-patch') return JSON.stringify(jsonPatches(outcomes, generated), null, 2) + '\n';
+  const findings = collectFindings(outcomes);
+  const errors = collectErrors(outcomes);
+  if (format === 'sarif') return sarifReport(findings, errors, options.transforms, new Map(outcomes.map((o) => [o.display, o.input])), version);
+  return jsonReport(findings, errors, version);
+}
+
 /** The default command: harden PATHs (or stdin) and print a diff, YAML, or write files. Returns the exit code. */
-export async function runHarden(paths: string[], opts: CliOptions): Promise<number> {
+export async function runHarden(paths: string[], opts: CliOptions, version = '0.0.0'): Promise<number> {
   let options: RunOptions;
   try {
-    options = optionsFrom(paths, opts);
+    options = { ...optionsFrom(paths, opts), withEdits: opts.format === 'sarif' };
     if (opts.write && opts.out) throw new UsageError('--write and --out cannot be combined');
     if (paths.includes('-') && paths.length > 1) throw new UsageError('"-" (stdin) cannot be combined with other paths');
     if (paths.includes('-') && (opts.write || opts.out)) throw new UsageError('"-" writes to stdout; --write and --out do not apply');
@@ -103,6 +116,7 @@ export async function runHarden(paths: string[], opts: CliOptions): Promise<numb
     outcome.documents = [...outcome.documents, ...(project.documents.get('') ?? [])];
     outcome.remaining = [...outcome.remaining, ...(project.findings.get(outcome.display) ?? [])];
     if (opts.format === 'diff') process.stdout.write(diffsOf(outcome, undefined, color));
+    else if (opts.format && opts.format !== 'yaml') process.stdout.write(machineReport(opts.format, [outcome], [], options, version));
     else process.stdout.write(withDocs(outcome.output, outcome.documents));
     if (!opts.quiet) err(summarize([outcome], { wrote: false }));
     return opts.check && (outcome.status === 'changed' || outcome.documents.length > 0) ? 1 : 0;
@@ -184,6 +198,9 @@ export async function runHarden(paths: string[], opts: CliOptions): Promise<numb
     }
     const docs = generated.flatMap((g) => g.docs);
     if (docs.length) process.stdout.write(withDocs('', docs));
+  } else if (format) {
+    const policyFiles = generated.map((g) => ({ file: displayPath(join(g.dir, POLICY_FILE)), docs: g.docs }));
+    process.stdout.write(machineReport(format, outcomes.map(({ o }) => o), policyFiles, options, version));
   }
   const all = outcomes.map(({ o }) => o);
   for (const e of options.exemptions ?? []) {
