@@ -63,6 +63,7 @@ function composeFile(services: ComposeService[], ctx: TransformContext): void {
     for (const s of onDefault) {
       ctx.report({
         at: where(s, 'networks'),
+        object: { kind: 'service', name: s.name },
         field: `${s.path}.networks`,
         message: `service "${s.name}" shares the default network with ${onDefault.length - 1} other service(s); the file has its own network design, so cuirass leaves it to you`,
         severity: 'low',
@@ -107,6 +108,7 @@ function composeFile(services: ComposeService[], ctx: TransformContext): void {
     const peers = [...(graph.get(s.name) ?? [])];
     ctx.report({
       at: s.node,
+      object: { kind: 'service', name: s.name },
       field: `${s.path}.networks`,
       message: peers.length
         ? `service "${s.name}" shares the default network with every service; it now reaches only ${peers.join(', ')}`
