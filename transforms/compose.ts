@@ -45,7 +45,7 @@ export function setForService(f: Fix, svc: ComposeService, path: readonly string
     f.setValue(pair, withPath(svc.effective[top], rest, value));
     return;
   }
-  if (rest.length === 0 && (isAlias(node) || isMap(node) || isSeq(node))) {
+  if (rest.length === 0 && (isAlias(node) || isMap(node) || isSeq(node) || (typeof value === 'object' && value !== null))) {
     f.setValue(pair, value);
     return;
   }

@@ -18,7 +18,20 @@ export default {
     const sc = ['securityContext'];
     const nonRoot = nodeAt(pod.spec, [...sc, 'runAsNonRoot']);
     const nonRootValue = scalarAt(pod.spec, [...sc, 'runAsNonRoot']);
-    if (nonRootValue !== true) {
+    // Under baseline an explicit runAsUser: 0 stays, and runAsNonRoot next to it would stop the pod.
+    const rootPinned =
+      ctx.level === 'baseline' &&
+      [pod.spec, ...pod.containers.map((c) => c.node)].some((n) => {
+        const v = scalarAt(n, [...sc, 'runAsUser']);
+        return v != null && Number(v) === 0;
+      });
+    if (nonRootValue !== true && rootPinned) {
+      ctx.report({
+        at: nonRoot ?? pod.spec,
+        field: `${pod.path}.securityContext.runAsNonRoot`,
+        message: 'the pod does not require a non-root user; it cannot while runAsUser is 0 (the baseline level keeps it)',
+      });
+    } else if (nonRootValue !== true) {
       const explicit = nonRootValue === false;
       ctx.report({
         at: nonRoot ?? pod.spec,

@@ -1,7 +1,7 @@
 /** Deciding what counts as a literal credential in an environment variable. */
 
 /** `scheme://user:password@host`: a URL with a password in it. */
-const CREDENTIAL_URL = /^[a-z][a-z0-9+.-]*:\/\/[^\s:/@]+:([^\s@/]+)@[^\s]+$/i;
+const CREDENTIAL_URL = /^[a-z][a-z0-9+.-]*:\/\/[^\s:/@]*:([^\s@/]+)@[^\s]+$/i;
 
 /** Name parts that mark a setting about a secret rather than the secret itself. */
 const NOT_A_SECRET = /(_FILE|_PATH|_DIR|_TTL|_EXPIRY|_EXPIRES|_EXPIRATION|_TIMEOUT|_LENGTH|_SIZE|_NAME|_ENABLED|_REF|_ARN|_ID|_TYPE|_HEADER|_ALGORITHM|_FORMAT)$/i;

@@ -154,6 +154,11 @@ export class Fix {
         return this.refuse(`${key} holds a structure where a plain value was expected`);
       }
       if (isAlias(node) || !isMap(node)) return this.refuse(`${key} is not a mapping that can be edited in place`);
+      if (node.flow && node.items.length === 0) {
+        // `key: {}` becomes the new content, in the style of the surrounding block.
+        this.ops.push({ kind: 'set-value', pair: pair as Pair, value: nest(rest, value) });
+        return this;
+      }
       current = node as YAMLMap;
     }
     return this;
