@@ -1,0 +1,264 @@
+import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parse, parseAllDocuments } from 'yaml';
+import { cli, CORPUS, ROOT } from './support/run-cli.js';
+
+const DEPLOYMENT = `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      containers:
+      - name: web
+        image: example/web:1.0 # pinned
+`;
+
+const HELM = `---
+# Source: web/templates/configmap.yaml
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: web
+data:
+  greeting: "hello"   # quoted on purpose
+---
+# Source: web/templates/service.yaml
+apiVersion: v1
+kind: Service
+metadata:
+  name: web
+spec:
+  selector:
+    app: web
+  ports:
+    - port: 80
+---
+# Source: web/templates/deployment.yaml
+${DEPLOYMENT}`;
+
+function tempDir(files: Record<string, string>): string {
+  const dir = mkdtempSync(join(tmpdir(), 'cuirass-cli-'));
+  for (const [name, text] of Object.entries(files)) {
+    mkdirSync(join(dir, name, '..'), { recursive: true });
+    writeFileSync(join(dir, name), text);
+  }
+  return dir;
+}
+
+describe('stdin mode (Helm post-renderer, kustomize pipe)', () => {
+  it('hardens a stream and a second pass returns identical bytes', () => {
+    const first = cli(['-', '--skip', 'network-segmentation'], { input: DEPLOYMENT });
+    expect(first.status).toBe(0);
+    expect(parse(first.stdout).spec.template.spec.securityContext.runAsNonRoot).toBe(true);
+    expect(first.stdout).toContain('image: example/web:1.0 # pinned');
+    const second = cli(['-', '--skip', 'network-segmentation'], { input: first.stdout });
+    expect(second.stdout).toBe(first.stdout);
+  });
+  it('keeps non-workload documents of a Helm stream byte-identical and appends generated ones last', () => {
+    const r = cli(['-'], { input: HELM });
+    expect(r.status).toBe(0);
+    const cut = (text: string) => text.split(/^---$/m);
+    const before = cut(HELM);
+    const after = cut(r.stdout);
+    expect(after[1]).toBe(before[1]);
+    expect(after[2]).toBe(before[2]);
+    const kinds = parseAllDocuments(r.stdout).map((d) => d.toJS()?.kind);
+    expect(kinds.slice(0, 3)).toEqual(['ConfigMap', 'Service', 'Deployment']);
+    expect(kinds.slice(3).every((k) => k === 'NetworkPolicy')).toBe(true);
+  });
+  it('--check exits 1 when the stream would change, 0 when it would not', () => {
+    expect(cli(['-', '--check', '--quiet'], { input: DEPLOYMENT }).status).toBe(1);
+    const hardened = cli(['-', '--skip', 'network-segmentation'], { input: DEPLOYMENT }).stdout;
+    expect(cli(['-', '--check', '--quiet', '--skip', 'network-segmentation'], { input: hardened }).status).toBe(0);
+  });
+  it('an invalid stream exits 2 with line and column and prints nothing on stdout', () => {
+    const r = cli(['-'], { input: 'a: 1\na: 2\n' });
+    expect(r.status).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/<stdin>:2:1: .*unique/);
+  });
+  it('generated Secrets go to the stream; nothing on stderr shows the value', () => {
+    const input = DEPLOYMENT.replace('# pinned', '# pinned\n        env:\n        - name: DB_PASSWORD\n          value: hunter2-secret');
+    const r = cli(['-'], { input });
+    expect(r.stderr).not.toContain('hunter2-secret');
+    const secret = parseAllDocuments(r.stdout).map((d) => d.toJS()).find((o) => o?.kind === 'Secret');
+    expect(secret.stringData.DB_PASSWORD).toBe('hunter2-secret');
+    const diff = cli(['-', '--format', 'diff'], { input });
+    expect(diff.stdout + diff.stderr).not.toContain('hunter2-secret');
+  });
+});
+
+describe('files and folders', () => {
+  it('--write changes files atomically, keeps their mode and leaves no temp file', () => {
+    const dir = tempDir({ 'app/web.yaml': DEPLOYMENT, 'app/cm.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n' });
+    chmodSync(join(dir, 'app/web.yaml'), 0o640);
+    const r = cli([dir, '--write', '--skip', 'network-segmentation']);
+    expect(r.status).toBe(0);
+    expect(readFileSync(join(dir, 'app/web.yaml'), 'utf8')).toContain('readOnlyRootFilesystem: true');
+    expect(statSync(join(dir, 'app/web.yaml')).mode & 0o777).toBe(0o640);
+    expect(readdirSync(join(dir, 'app')).sort()).toEqual(['cm.yaml', 'web.yaml']);
+    expect(cli([dir, '--check', '--skip', 'network-segmentation']).status).toBe(0);
+  });
+  it('without --write nothing changes on disk; --check exits 1 and the diff names the file', () => {
+    const dir = tempDir({ 'web.yaml': DEPLOYMENT });
+    const r = cli([dir, '--check']);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toMatch(/^--- .*web\.yaml$/m);
+    expect(readFileSync(join(dir, 'web.yaml'), 'utf8')).toBe(DEPLOYMENT);
+  });
+  it('an invalid file among valid ones: exit 2, file:line:col, invalid file untouched, the others written', () => {
+    const bad = 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\n  name: y\n';
+    const dir = tempDir({ 'bad.yaml': bad, 'good.yaml': DEPLOYMENT });
+    const r = cli([dir, '--write']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/bad\.yaml:5:3: .*unique/);
+    expect(readFileSync(join(dir, 'bad.yaml'), 'utf8')).toBe(bad);
+    expect(readFileSync(join(dir, 'good.yaml'), 'utf8')).toContain('runAsNonRoot: true');
+  });
+  it('--out mirrors the layout and leaves the inputs alone', () => {
+    const dir = tempDir({ 'a/web.yaml': DEPLOYMENT });
+    const out = mkdtempSync(join(tmpdir(), 'cuirass-out-'));
+    expect(cli([dir, '--out', out, '--skip', 'network-segmentation']).status).toBe(0);
+    expect(readFileSync(join(out, 'a/web.yaml'), 'utf8')).toContain('runAsNonRoot: true');
+    expect(readFileSync(join(dir, 'a/web.yaml'), 'utf8')).toBe(DEPLOYMENT);
+  });
+  it('--only and --skip choose transforms; an unknown id exits 2', () => {
+    const only = cli(['-', '--only', 'seccomp'], { input: DEPLOYMENT }).stdout;
+    expect(only).toContain('type: RuntimeDefault');
+    expect(only).not.toContain('runAsNonRoot');
+    const skip = cli(['-', '--skip', 'seccomp,network-segmentation'], { input: DEPLOYMENT }).stdout;
+    expect(skip).toContain('runAsNonRoot: true');
+    expect(skip).not.toContain('RuntimeDefault');
+    const bad = cli(['-', '--only', 'no-such-thing'], { input: DEPLOYMENT });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain('unknown transform "no-such-thing"');
+  });
+  it('--level baseline keeps privileged: true and reports it', () => {
+    const pod = 'apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: c\n    image: x:1\n    securityContext:\n      privileged: true\n';
+    const r = cli(['-', '--level', 'baseline'], { input: pod });
+    expect(r.stdout).toContain('privileged: true');
+    expect(r.stderr).toMatch(/no-privileged: container "c" is privileged \(the baseline level never overrides/);
+    expect(cli(['-'], { input: pod }).stdout).not.toContain('privileged: true');
+  });
+  it('--format yaml prints the hardened stream; --format json-patch round-trips', () => {
+    const dir = tempDir({ 'web.yaml': DEPLOYMENT });
+    const yaml = cli([dir, '--format', 'yaml', '--skip', 'network-segmentation']).stdout;
+    expect(parse(yaml).spec.template.spec.automountServiceAccountToken).toBe(false);
+    const patches = JSON.parse(cli([dir, '--format', 'json-patch', '--skip', 'network-segmentation']).stdout);
+    expect(patches).toHaveLength(1);
+    expect(patches[0]).toMatchObject({ document: 0, kind: 'Deployment', name: 'web' });
+  });
+  it('--version, rules and explain', () => {
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
+    expect(cli(['--version']).stdout.trim()).toBe(pkg.version);
+    const rules = cli(['rules']).stdout.trim().split('\n');
+    expect(rules).toHaveLength(15);
+    expect(rules.map((l) => l.split(/\s+/)[0])).toContain('secrets-from-env');
+    const explain = cli(['explain', 'seccomp']);
+    expect(explain.stdout).toMatch(/OWASP Docker Security Cheat Sheet rule: 6/);
+    expect(explain.stdout).toMatch(/May break:/);
+    expect(cli(['explain', 'nope']).status).toBe(2);
+  });
+  it('skips node_modules, .git and git-ignored files, and templates with a notice', () => {
+    const dir = tempDir({
+      '.gitignore': 'ignored/\n*.generated.yaml\n',
+      'node_modules/pkg/pod.yaml': DEPLOYMENT,
+      '.git/x.yaml': DEPLOYMENT,
+      'ignored/pod.yaml': DEPLOYMENT,
+      'a.generated.yaml': DEPLOYMENT,
+      'chart/templates/deploy.yaml': 'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}\n',
+      'web.yaml': DEPLOYMENT,
+    });
+    mkdirSync(join(dir, '.git'), { recursive: true });
+    const r = cli([dir, '--write', '--skip', 'network-segmentation']);
+    expect(r.status).toBe(0);
+    for (const f of ['node_modules/pkg/pod.yaml', '.git/x.yaml', 'ignored/pod.yaml', 'a.generated.yaml']) {
+      expect(readFileSync(join(dir, f), 'utf8'), f).toBe(DEPLOYMENT);
+    }
+    expect(readFileSync(join(dir, 'chart/templates/deploy.yaml'), 'utf8')).toContain('{{ .Release.Name }}');
+    expect(readFileSync(join(dir, 'web.yaml'), 'utf8')).not.toBe(DEPLOYMENT);
+    const explicit = cli([join(dir, 'chart/templates/deploy.yaml')]);
+    expect(explicit.stderr).toMatch(/skipped: a template/);
+  });
+  it('--no-color and NO_COLOR print no escape codes', () => {
+    const dir = tempDir({ 'web.yaml': DEPLOYMENT });
+    expect(cli([dir, '--no-color']).stdout).not.toContain('\u001b[');
+    expect(cli([dir], { env: { NO_COLOR: '1' } }).stdout).not.toContain('\u001b[');
+  });
+  it('does not write through a symlink that leaves the input folder', () => {
+    const outside = tempDir({ 'target.yaml': DEPLOYMENT });
+    const dir = tempDir({});
+    symlinkSync(join(outside, 'target.yaml'), join(dir, 'link.yaml'));
+    const r = cli([dir, '--write']);
+    expect(readFileSync(join(outside, 'target.yaml'), 'utf8')).toBe(DEPLOYMENT);
+    expect(r.stderr).toMatch(/no Kubernetes manifests|symlink/);
+  });
+  it('a JSON manifest stays valid JSON after --write', () => {
+    const json = JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'j' }, spec: { containers: [{ name: 'c', image: 'x:1' }] } }, null, 2) + '\n';
+    const dir = tempDir({ 'pod.json': json });
+    expect(cli([dir, '--write', '--skip', 'network-segmentation']).status).toBe(0);
+    const out = JSON.parse(readFileSync(join(dir, 'pod.json'), 'utf8'));
+    expect(out.spec.securityContext.runAsNonRoot).toBe(true);
+  });
+  it('a path with no manifests exits 2', () => {
+    const dir = tempDir({ 'README.md': '# nothing here\n' });
+    const r = cli([dir]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('no Kubernetes manifests or Compose files found');
+  });
+  it('a missing path exits 2', () => {
+    expect(cli(['/definitely/not/here']).status).toBe(2);
+  });
+});
+
+describe('Compose secrets through the CLI', () => {
+  it('--write puts values in git-ignored files other users cannot read, and prints none', () => {
+    const dir = tempDir({
+      'compose.yaml': 'services:\n  db:\n    image: postgres:16\n    environment:\n      POSTGRES_PASSWORD: "pa55-word-xyz"\n  app:\n    image: example/app:1\n    environment:\n      - API_TOKEN=tok-998877\n',
+    });
+    const r = cli([dir, '--write']);
+    expect(r.status).toBe(0);
+    expect(r.stdout + r.stderr).not.toMatch(/pa55-word-xyz|tok-998877/);
+    expect(readFileSync(join(dir, 'compose.yaml'), 'utf8')).not.toMatch(/pa55-word-xyz|tok-998877/);
+    expect(statSync(join(dir, 'secrets')).mode & 0o777).toBe(0o700);
+    expect(statSync(join(dir, 'secrets/db_postgres_password')).mode & 0o777).toBe(0o444);
+    expect(readFileSync(join(dir, 'secrets/db_postgres_password'), 'utf8')).toBe('pa55-word-xyz');
+    expect(statSync(join(dir, 'secrets/app.env')).mode & 0o777).toBe(0o600);
+    expect(readFileSync(join(dir, 'secrets/app.env'), 'utf8')).toBe("API_TOKEN='tok-998877'\n");
+    expect(readFileSync(join(dir, '.gitignore'), 'utf8')).toContain('/secrets/');
+    const again = cli([dir, '--check']);
+    expect(again.status).toBe(0);
+  });
+});
+
+describe('check command', () => {
+  it('exits 1 on findings at --fail-on, 0 below it, and emits valid JSON', () => {
+    const dir = tempDir({ 'web.yaml': DEPLOYMENT });
+    expect(cli(['check', dir]).status).toBe(1);
+    const json = JSON.parse(cli(['check', dir, '--format', 'json']).stdout);
+    expect(json.version).toBe(1);
+    expect(json.findings.some((f: { transform: string; status: string }) => f.transform === 'run-as-non-root' && f.status === 'pending')).toBe(true);
+    for (const f of json.findings) expect(Object.keys(f)).toEqual(expect.arrayContaining(['transform', 'owasp', 'severity', 'file', 'line', 'column', 'message', 'fixable', 'behaviorChanging']));
+    cli([dir, '--write']);
+    expect(cli(['check', dir, '--fail-on', 'critical']).status).toBe(0);
+  });
+});
+
+describe('corpus smoke through the built CLI', () => {
+  it('the demo fixtures harden without error', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cuirass-demo-'));
+    cpSync(join(ROOT, 'fixtures/demo'), dir, { recursive: true });
+    const r = cli([dir, '--write']);
+    expect(r.status).toBe(0);
+    expect(cli([dir, '--check']).status).toBe(0);
+    expect(existsSync(CORPUS)).toBe(true);
+  });
+});
