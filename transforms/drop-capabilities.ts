@@ -1,5 +1,5 @@
 import type { Transform } from '../src/types.js';
-import { label, nodeAt, scalarItems, seqAt } from './support.js';
+import { label, mapAt, nodeAt, scalarItems, seqAt } from './support.js';
 import { appendForService, listOf, where } from './compose.js';
 
 const CAPS = ['securityContext', 'capabilities'];
@@ -25,6 +25,8 @@ export default {
         });
       }
       const add = seqAt(c.node, [...CAPS, 'add']);
+      const caps = mapAt(c.node, CAPS);
+      const dropsEveryAdd = scalarItems(add).every((i) => i.value !== 'NET_BIND_SERVICE');
       for (const item of scalarItems(add)) {
         if (item.value === 'NET_BIND_SERVICE') continue;
         ctx.report({
@@ -33,7 +35,8 @@ export default {
           message: `${label(c)} adds capability ${String(item.value)}`,
           severity: 'high',
           behaviorChanging: true,
-          fix: (f) => f.removeItem(add!, item.node),
+          // When nothing stays, the whole `add` goes rather than leaving `add: []`.
+          fix: (f) => (dropsEveryAdd && caps ? f.remove(caps, 'add') : f.removeItem(add!, item.node)),
         });
       }
     }
