@@ -163,11 +163,13 @@ class Renderer {
   }
 
   /** A value on one line, in flow style (or JSON). */
-  private flow(value: unknown): string {
+  private flow(value: unknown, nested = false): string {
+    // Inside [ ] and { }, YAML 1.1 readers (PyYAML) reject ':' in plain scalars: quote them.
+    if (nested && typeof value === 'string' && !this.style.json && /[:,[\]{}#]/.test(value)) return JSON.stringify(value);
     const pad = this.style.flowPadding && !this.style.json ? ' ' : '';
-    if (Array.isArray(value)) return value.length ? `[${pad}${value.map((v) => this.flow(v)).join(', ')}${pad}]` : '[]';
+    if (Array.isArray(value)) return value.length ? `[${pad}${value.map((v) => this.flow(v, true)).join(', ')}${pad}]` : '[]';
     if (isPlainObject(value)) {
-      const entries = Object.entries(value).map(([k, v]) => `${this.key(k)}: ${this.flow(v)}`);
+      const entries = Object.entries(value).map(([k, v]) => `${this.key(k)}: ${this.flow(v, true)}`);
       return entries.length ? `{${pad}${entries.join(', ')}${pad}}` : '{}';
     }
     return this.scalar(value);
@@ -230,7 +232,7 @@ class Renderer {
       const [start, end] = seq.range!;
       const inner = this.text.slice(start + 1, end - 1);
       const pad = /^\s/.test(inner) && !this.style.json ? ' ' : '';
-      return { start: start + 1, end: end - 1, text: `${pad}${values.map((v) => this.flow(v)).join(', ')}${pad}` };
+      return { start: start + 1, end: end - 1, text: `${pad}${values.map((v) => this.flow(v, true)).join(', ')}${pad}` };
     }
     const dash = dashBefore(this.text, items[0].range![0]);
     const dashCol = columnAt(this.text, dash);
@@ -258,7 +260,7 @@ class Renderer {
     const [start, end] = coll.range!;
     const close = end - 1;
     const render = (k: string | undefined, v: unknown, col: number | undefined) => {
-      const value = this.style.json && col !== undefined && this.isComposite(v) ? this.jsonBlock(v, col) : this.flow(v);
+      const value = this.style.json && col !== undefined && this.isComposite(v) ? this.jsonBlock(v, col) : this.flow(v, true);
       return k === undefined ? value : `${this.key(k)}: ${value}`;
     };
     const items = coll.items as (Pair | Node)[];
@@ -287,7 +289,7 @@ class Renderer {
     const inFlow = this.inFlow(pair);
     if (!this.isComposite(value) || inFlow || this.style.json) {
       const col = columnAt(this.text, this.keyStart(pair));
-      const text = this.style.json && this.isComposite(value) ? this.jsonBlock(value, col) : this.flow(value);
+      const text = this.style.json && this.isComposite(value) ? this.jsonBlock(value, col) : this.flow(value, inFlow);
       return { start: colon + 1, end, text: ` ${text}`, rank: SET_VALUE_RANK };
     }
     const col = columnAt(this.text, this.keyStart(pair));
