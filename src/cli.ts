@@ -61,6 +61,13 @@ export function buildProgram(): Command {
       process.exitCode = await runCheck(paths, opts, version());
     });
   program
+    .command('fn')
+    .description('KRM function: ResourceList on stdin, hardened ResourceList with results on stdout')
+    .action(async () => {
+      const { runFn } = await import('./commands/fn.js');
+      process.exitCode = await runFn();
+    });
+  program
     .command('rules')
     .description('list the transforms')
     .action(async () => {

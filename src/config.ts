@@ -65,31 +65,49 @@ const MATCH_KEYS = ['kind', 'namespace', 'name', 'file', 'service'];
  * naming the key and its line; transform ids are checked against `knownIds`.
  */
 export function loadConfig(path: string | undefined, knownIds: readonly string[]): Config {
-  const config: Config = { skip: [], settings: structuredClone(DEFAULT_SETTINGS), exemptions: [] };
-  if (!path) return config;
-  config.path = path;
+  if (!path) return { skip: [], settings: structuredClone(DEFAULT_SETTINGS), exemptions: [] };
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
     throw new ConfigError(`${path}: cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
   }
+  return configFromText(text, path, knownIds);
+}
+
+/**
+ * Validates config text. A KRM-style object (`apiVersion: cuirass.dev/v1`, `kind: Config`, or a
+ * kustomize plugin config) carries the settings in `spec`, or beside apiVersion/kind/metadata.
+ */
+export function configFromText(text: string, path: string, knownIds: readonly string[]): Config {
+  const config: Config = { skip: [], settings: structuredClone(DEFAULT_SETTINGS), exemptions: [], path };
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true });
   if (doc.errors.length) {
     const { line, col } = lines.linePos(doc.errors[0].pos[0]);
     throw new ConfigError(`${path}:${line}:${col}: ${doc.errors[0].message.split('\n')[0]}`);
   }
+  let base: (string | number)[] = [];
   const where = (keyPath: (string | number)[]) => {
-    const node = doc.getIn(keyPath, true) as { range?: [number, number, number] } | undefined;
+    const node = doc.getIn([...base, ...keyPath], true) as { range?: [number, number, number] } | undefined;
     const { line, col } = lines.linePos(node?.range?.[0] ?? 0);
     return `${path}:${line}:${col}`;
   };
   const fail = (keyPath: (string | number)[], message: string): never => {
     throw new ConfigError(`${where(keyPath)}: ${keyPath.join('.')}: ${message}`);
   };
-  const raw = (doc.toJS() ?? {}) as Record<string, unknown>;
+  let raw = (doc.toJS() ?? {}) as Record<string, unknown>;
   if (typeof raw !== 'object' || Array.isArray(raw)) fail([], 'the config must be a mapping');
+  if (typeof raw.apiVersion === 'string' && typeof raw.kind === 'string') {
+    if (raw.spec && typeof raw.spec === 'object') {
+      base = ['spec'];
+      raw = raw.spec as Record<string, unknown>;
+    } else {
+      const { apiVersion: _a, kind: _k, metadata: _m, ...rest } = raw;
+      void _a, _k, _m;
+      raw = rest;
+    }
+  }
   const known = (obj: Record<string, unknown>, keys: string[], at: (string | number)[]) => {
     for (const k of Object.keys(obj)) if (!keys.includes(k)) fail([...at, k], `unknown key (expected one of ${keys.join(', ')})`);
   };
