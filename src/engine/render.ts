@@ -199,11 +199,15 @@ class Renderer {
   }
 
   /** Block lines for a sequence item whose dash is at column `dashCol`, without indentation. */
-  private blockItem(value: unknown, dashCol: number): string {
-    if (!isPlainObject(value) || Object.keys(value).length === 0) return `- ${this.flow(value)}`;
-    const col = dashCol + 2;
+  private blockItem(value: unknown, dashCol: number, gap?: number): string {
+    // `-   key: v` aligns mapping items with a 4-space indent; scalars keep `- v` unless the
+    // list being extended already spaces its items wider.
+    const scalar = !isPlainObject(value) || Object.keys(value).length === 0;
+    const dash = '-' + ' '.repeat(Math.max(1, (gap ?? (scalar ? 2 : this.style.seqGap)) - 1));
+    if (scalar) return `${dash}${this.flow(value)}`;
+    const col = dashCol + dash.length;
     const lines = Object.entries(value).map(([k, v]) => this.blockPair(k, v, col));
-    return '- ' + lines.join(this.nl() + ' '.repeat(col));
+    return dash + lines.join(this.nl() + ' '.repeat(col));
   }
 
   // ---- edits -----------------------------------------------------------------------------
@@ -236,9 +240,10 @@ class Renderer {
     }
     const dash = dashBefore(this.text, items[0].range![0]);
     const dashCol = columnAt(this.text, dash);
+    const gap = this.gapOf(dash, items[0]);
     const end = this.endOfLine(items[items.length - 1].range![1]);
     const nl = this.nl();
-    const body = values.map((v, i) => (i === 0 ? '' : ' '.repeat(dashCol)) + this.blockItem(v, dashCol)).join(nl);
+    const body = values.map((v, i) => (i === 0 ? '' : ' '.repeat(dashCol)) + this.blockItem(v, dashCol, gap)).join(nl);
     return { start: dash, end, text: body + this.eolOf(end) };
   }
 
@@ -251,8 +256,15 @@ class Renderer {
     const at = this.endOfLine(last.range![1]);
     const atEof = at === this.text.length && !this.text.endsWith('\n');
     const nl = this.nl();
-    const body = values.map((v) => ' '.repeat(dashCol) + this.blockItem(v, dashCol) + nl).join('');
+    const gap = this.gapOf(dash, items[0]);
+    const body = values.map((v) => ' '.repeat(dashCol) + this.blockItem(v, dashCol, gap) + nl).join('');
     return { start: at, end: at, text: atEof ? nl + body.slice(0, -nl.length) : body, rank: -dashCol - 1 };
+  }
+
+  /** Columns between a dash and its item's content on the same line (2 for `- a`). */
+  private gapOf(dash: number, item: Node): number {
+    const start = item.range![0];
+    return start > dash && !this.text.slice(dash, start).includes('\n') ? start - dash : this.style.seqGap;
   }
 
   /** Inserts entries (pairs for a map, values for a sequence) before the closing bracket. */
@@ -265,7 +277,7 @@ class Renderer {
     };
     const items = coll.items as (Pair | Node)[];
     if (items.length === 0) {
-      const pad = !this.style.json && this.style.flowPadding && coll.constructor.name !== 'YAMLSeq' ? ' ' : '';
+      const pad = !this.style.json && this.style.flowPadding ? ' ' : '';
       const body = entries.map(([k, v]) => render(k, v, undefined)).join(', ');
       return { start: start + 1, end: close, text: `${pad}${body}${pad}` };
     }
@@ -289,7 +301,9 @@ class Renderer {
     const inFlow = this.inFlow(pair);
     if (!this.isComposite(value) || inFlow || this.style.json) {
       const col = columnAt(this.text, this.keyStart(pair));
-      const text = this.style.json && this.isComposite(value) ? this.jsonBlock(value, col) : this.flow(value, inFlow);
+      // JSON laid out one key per line gets a block; compact JSON stays on its line.
+      const ownLine = lineStartsAt(this.text, this.keyStart(pair));
+      const text = this.style.json && ownLine && this.isComposite(value) ? this.jsonBlock(value, col) : this.flow(value, inFlow);
       return { start: colon + 1, end, text: ` ${text}`, rank: SET_VALUE_RANK };
     }
     const col = columnAt(this.text, this.keyStart(pair));

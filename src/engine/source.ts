@@ -13,6 +13,8 @@ export interface SourceStyle {
   json: boolean;
   /** Flow collections written with padding: `{ a: 1 }`. */
   flowPadding: boolean;
+  /** Columns from a sequence dash to its item: 2 for `- a`, 4 for `-   a`. */
+  seqGap: number;
 }
 
 /** A parse problem at a position, already turned into line and column (1-based). */
@@ -60,6 +62,7 @@ function detectStyle(text: string, docs: Document.Parsed[], isJson: boolean): So
   let indent = 0;
   let indentlessSeq: boolean | undefined;
   let flowPadding: boolean | undefined;
+  let seqGap: number | undefined;
   const columnOf = (offset: number) => offset - (text.lastIndexOf('\n', offset - 1) + 1);
   const json = isJson || (docs.length > 0 && docs.every((d) => isJsonLike(text, d)));
   for (const doc of docs) {
@@ -68,6 +71,14 @@ function detectStyle(text: string, docs: Document.Parsed[], isJson: boolean): So
         if (!isScalar(pair.key) || !pair.key.range) return;
         const value = pair.value as Node | null;
         if (!value || !value.range) return;
+        if (isMap(value) && value.flow && json && value.items.length > 0 && !indent) {
+          // JSON: the step between a key and the keys of the object it opens, when on own lines.
+          const first = value.items[0];
+          if (isPair(first) && isScalar(first.key) && first.key.range && lineStartsAt(text, first.key.range[0]) && lineStartsAt(text, pair.key.range[0])) {
+            const d = columnAt(text, first.key.range[0]) - columnAt(text, pair.key.range[0]);
+            if (d > 0) indent = d;
+          }
+        }
         if (isMap(value) && !value.flow && value.items.length > 0 && !indent) {
           const first = value.items[0];
           if (isPair(first) && isScalar(first.key) && first.key.range) {
@@ -79,6 +90,7 @@ function detectStyle(text: string, docs: Document.Parsed[], isJson: boolean): So
           const first = value.items[0] as Node;
           const dash = first?.range ? dashBefore(text, first.range[0]) : -1;
           if (dash >= 0) indentlessSeq = columnOf(dash) === columnOf(pair.key.range[0]);
+          if (dash >= 0 && first?.range && first.range[0] - dash > 1 && !text.slice(dash, first.range[0]).includes('\n')) seqGap = first.range[0] - dash;
         }
       },
       Map(_key, map) {
@@ -89,7 +101,7 @@ function detectStyle(text: string, docs: Document.Parsed[], isJson: boolean): So
       },
     });
   }
-  return { eol, indent: indent || 2, indentlessSeq: indentlessSeq ?? false, json, flowPadding: flowPadding ?? true };
+  return { eol, indent: indent || 2, indentlessSeq: indentlessSeq ?? false, json, flowPadding: flowPadding ?? true, seqGap: seqGap ?? 2 };
 }
 
 function isJsonLike(text: string, doc: Document.Parsed): boolean {
