@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { LineCounter, parseDocument } from 'yaml';
+import { LineCounter, isMap, isScalar, parseDocument } from 'yaml';
+import type { Node, Pair } from 'yaml';
 import type { Level, Settings } from './settings.js';
 import { DEFAULT_SETTINGS } from './settings.js';
 
@@ -89,7 +90,12 @@ export function configFromText(text: string, path: string, knownIds: readonly st
   }
   let base: (string | number)[] = [];
   const where = (keyPath: (string | number)[]) => {
-    const node = doc.getIn([...base, ...keyPath], true) as { range?: [number, number, number] } | undefined;
+    // Point at the key of a mapping entry (`skipp:`), else at the node itself.
+    const full = [...base, ...keyPath];
+    const parent = full.length ? doc.getIn(full.slice(0, -1), true) : undefined;
+    const last = full[full.length - 1];
+    const pair = isMap(parent) ? (parent.items as Pair[]).find((p) => isScalar(p.key) && p.key.value === last) : undefined;
+    const node = ((pair?.key as Node | undefined) ?? doc.getIn(full, true)) as { range?: [number, number, number] } | undefined;
     const { line, col } = lines.linePos(node?.range?.[0] ?? 0);
     return `${path}:${line}:${col}`;
   };

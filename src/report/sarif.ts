@@ -22,6 +22,16 @@ function positions(text: string): (offset: number) => { line: number; column: nu
   };
 }
 
+/** A rule's readable name from its title: "Drop all capabilities" → DropAllCapabilities. */
+function pascal(title: string): string {
+  return title
+    .split(/[^A-Za-z0-9]+/)
+    .filter(Boolean)
+    .slice(0, 6)
+    .map((w) => w[0].toUpperCase() + w.slice(1))
+    .join('');
+}
+
 function fingerprint(f: ReportedFinding): string {
   const o = f.object ? `${f.object.kind}/${f.object.namespace ?? ''}/${f.object.name ?? ''}` : '';
   return createHash('sha256').update([f.transform, f.file, o, f.field, f.message].join('\u0000')).digest('hex').slice(0, 32);
@@ -41,7 +51,7 @@ export function sarifReport(
   const rules = [
     ...transforms.map((t) => ({
       id: t.id,
-      name: t.id.replace(/(^|-)([a-z])/g, (_m, _d, c: string) => c.toUpperCase()),
+      name: pascal(t.title),
       shortDescription: { text: t.title },
       fullDescription: { text: `${t.title}. May break: ${t.breaks}` },
       helpUri: OWASP,
@@ -54,7 +64,7 @@ export function sarifReport(
     })),
     {
       id: 'exemptions',
-      name: 'Exemptions',
+      name: 'ExemptionsNeedReasonsAndTargets',
       shortDescription: { text: 'Exemptions must have a reason and exempt something' },
       fullDescription: { text: 'An exemption without a reason is ignored; one that exempts nothing is stale.' },
       defaultConfiguration: { level: 'note' },
