@@ -37,6 +37,7 @@ export function buildProgram(): Command {
     .option('--config <file>', 'config file (default: the nearest cuirass.config.yaml above the first input)')
     .option('--quiet', 'no summary on stderr (errors are still printed)')
     .option('--no-color', 'never color the diff (also NO_COLOR)')
+    .option('--allow-no-manifests', 'finding no manifest is not an error (pre-commit passes any changed YAML file)')
     .enablePositionalOptions()
     .showHelpAfterError()
     .action(async (paths: string[], opts: CliOptions) => {
@@ -66,6 +67,15 @@ export function buildProgram(): Command {
     .action(async () => {
       const { runFn } = await import('./commands/fn.js');
       process.exitCode = await runFn();
+    });
+  program
+    .command('init')
+    .description('write a starter cuirass.config.yaml, with exemptions suggested for what cuirass cannot fix')
+    .argument('[paths...]', 'files or folders to look at', ['.'])
+    .option('--force', 'replace an existing cuirass.config.yaml')
+    .action(async (paths: string[], opts: { force?: boolean }) => {
+      const { runInit } = await import('./commands/init.js');
+      process.exitCode = runInit(paths, opts);
     });
   program
     .command('rules')
@@ -102,6 +112,7 @@ export interface CliOptions {
   quiet?: boolean;
   fixDockerSocket?: boolean;
   egress?: boolean;
+  allowNoManifests?: boolean;
   color: boolean;
 }
 

@@ -162,3 +162,22 @@ describe('configuration and exemptions', () => {
     expect(r.stderr).toMatch(/exemptions: x-cuirass is ignored: it needs a reason/);
   });
 });
+
+describe('cuirass init', () => {
+  it('writes a config that validates, suggests exemptions for unfixed findings, and never overwrites silently', () => {
+    const dir = tempDir({ 'pod.yaml': POD('drift'), 'compose.yaml': 'services:\n  proxy:\n    image: nginx:1.27\n' });
+    const r = cli(['init', dir]);
+    expect(r.status).toBe(0);
+    const text = readFileSync(join(dir, 'cuirass.config.yaml'), 'utf8');
+    expect(text).toContain('#  - match: { kind: Pod, name: drift }');
+    expect(text).toContain('#    skip: [image-pinning]');
+    expect(text).toContain('#  - match: { file: compose.yaml, service: proxy }');
+    expect(cli([dir, '--check']).stderr).not.toMatch(/config/);
+    expect(cli(['init', dir]).status).toBe(2);
+    expect(cli(['init', dir, '--force']).status).toBe(0);
+    // Uncommenting a suggestion with a reason makes it take effect.
+    writeFileSync(join(dir, 'cuirass.config.yaml'), text.replace('exemptions: []\n', 'exemptions:\n  - match: { kind: Pod, name: drift }\n    skip: [image-pinning]\n    reason: "mirror pins at deploy"\n'));
+    const json = JSON.parse(cli(['check', dir, '--format', 'json']).stdout);
+    expect(json.findings.find((f: { transform: string }) => f.transform === 'image-pinning').status).toBe('suppressed');
+  });
+});

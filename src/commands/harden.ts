@@ -139,7 +139,7 @@ export async function runHarden(paths: string[], opts: CliOptions, version = '0.
       err(formatError(o) + '\n');
       return;
     }
-    if (o.status === 'skipped' && file.explicit && !opts.quiet) err(`cuirass: ${file.display}: ${o.message}\n`);
+    if (o.status === 'skipped' && file.explicit && !opts.quiet && !opts.allowNoManifests) err(`cuirass: ${file.display}: ${o.message}\n`);
     if (o.status !== 'changed' && o.status !== 'unchanged') return;
     try {
       // Generated files first: a value moved out of a manifest is on disk before it leaves it.
@@ -158,7 +158,7 @@ export async function runHarden(paths: string[], opts: CliOptions, version = '0.
     }
   });
   if (progress) err('\r'.padEnd(101) + '\r');
-  if (found.errors.length === 0 && outcomes.every(({ o }) => !o.manifest && o.status !== 'error')) {
+  if (!opts.allowNoManifests && found.errors.length === 0 && outcomes.every(({ o }) => !o.manifest && o.status !== 'error')) {
     err(`cuirass: no Kubernetes manifests or Compose files found under ${paths.join(', ')}\n`);
     failed = true;
   }
