@@ -41,6 +41,12 @@ export function buildProgram(): Command {
     .enablePositionalOptions()
     .showHelpAfterError()
     .action(async (paths: string[], opts: CliOptions) => {
+      if (paths[0] === 'help') {
+        // `cuirass help [command]`
+        const sub = program.commands.find((c) => c.name() === paths[1]);
+        (sub ?? program).outputHelp();
+        return;
+      }
       const { runHarden } = await import('./commands/harden.js');
       process.exitCode = await runHarden(paths, opts, version());
     });
@@ -115,6 +121,12 @@ export interface CliOptions {
   allowNoManifests?: boolean;
   color: boolean;
 }
+
+// `cuirass check | head` closes stdout early: that is not an error.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw e;
+});
 
 const isMain = process.argv[1] && fileURLToPath(import.meta.url) === (await import('node:fs')).realpathSync(process.argv[1]);
 if (isMain) {

@@ -73,6 +73,7 @@ export function hardenText(input: string, options: HardenOptions, textInfo: Text
   let shape: string[] = [];
   const changes = new Map<string, Finding>();
   const secrets = new Set<string>();
+  const firstSeen = new Map<string, Finding>();
   for (let pass = 0; pass < MAX_PASSES; pass++) {
     const src = parseSource(text, json);
     if (src.errors.length) {
@@ -82,6 +83,7 @@ export function hardenText(input: string, options: HardenOptions, textInfo: Text
     }
     const findings = planFindings(src, options, info.file ?? '');
     for (const f of findings) for (const s of f.secrets) secrets.add(s);
+    if (pass === 0) for (const f of findings) firstSeen.set(place(f), f);
     const kubernetes = src.docs.some(isKubernetesDoc);
     const compose = !kubernetes && src.docs.some(isComposeDoc);
     const fixes = findings.filter((f) => f.fixable);
@@ -94,11 +96,16 @@ export function hardenText(input: string, options: HardenOptions, textInfo: Text
       const broken = pass > 0 ? validate(text, src, shape, json) : undefined;
       if (broken) return failed(input, broken);
       const applied = [...changes.values()];
+      // Findings of the last pass sit in the hardened text: report them where the input has them.
+      const located = findings.map((f) => {
+        const first = firstSeen.get(place(f));
+        return first && pass > 0 ? { ...f, line: first.line, col: first.col } : f;
+      });
       return {
         output: text,
         changes: applied,
-        remaining: findings.filter((f) => !f.fixable && !f.suppressed),
-        suppressed: findings.filter((f) => f.suppressed),
+        remaining: located.filter((f) => !f.fixable && !f.suppressed),
+        suppressed: located.filter((f) => f.suppressed),
         errors: [],
         kubernetes,
         compose,
@@ -139,6 +146,11 @@ const EMPTY: HardenResult = { output: '', changes: [], remaining: [], errors: []
 
 function failed(input: string, failure: string): HardenResult {
   return { ...EMPTY, output: input, failure, kubernetes: true };
+}
+
+/** Where a finding is, independent of its wording: transform, object and field. */
+function place(f: Finding): string {
+  return `${f.transform}\u0000${f.object?.kind}/${f.object?.namespace}/${f.object?.name}\u0000${f.field}`;
 }
 
 function identity(f: Finding): string {
@@ -237,7 +249,7 @@ function contextFor(
       if (exempt) {
         reason = `exempted: ${exempt.reason}`;
       } else if (report.fix) {
-        const fix = new Fix();
+        const fix = new Fix({ guardMergeKeys: object.kind !== 'service' && object.kind !== 'compose-file' });
         report.fix(fix);
         ops = fix.ops;
         files = fix.files;

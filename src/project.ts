@@ -48,7 +48,11 @@ export function runProject(inputs: readonly { o: Outcome; dir: string }[], optio
       const doc: GeneratedDoc = { key: `${object.kind}/${meta.namespace ?? ''}/${meta.name ?? ''}`, object, file: POLICY_FILE, secret: false };
       out.documents.set(dir, [...(out.documents.get(dir) ?? []), doc]);
     }
+    const seen = new Set<string>();
     for (const f of result.findings) {
+      const key = `${f.file}\u0000${f.message}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
       const finding: Finding = {
         transform: t.id, owasp: t.owasp, severity: f.severity, message: f.message, field: '', object: f.object,
         line: 1, col: 1, behaviorChanging: false, fixable: false, reason: 'report only: a person has to decide',

@@ -35,6 +35,7 @@ describe('credential detection', () => {
     expect(credentialKind('DB_PASSWORD', '$DB_PASSWORD', p)).toBeUndefined();
     expect(credentialKind('DB_PASSWORD', '', p)).toBeUndefined();
     expect(credentialKind('DB_PASSWORD_FILE', '/run/secrets/db', p)).toBeUndefined();
+    expect(credentialKind('DATABASE_PASSWORD', '/run/secrets/db-password', p)).toBeUndefined();
     expect(credentialKind('TOKEN_TTL', '3600', p)).toBeUndefined();
     expect(credentialKind('LOG_LEVEL', 'info', p)).toBeUndefined();
     expect(credentialKind('DATABASE_URL', 'postgres://db:5432/app', p)).toBeUndefined();

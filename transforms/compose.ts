@@ -35,6 +35,12 @@ function withPath(base: unknown, path: readonly string[], value: unknown): unkno
 export function setForService(f: Fix, svc: ComposeService, path: readonly string[], value: unknown): void {
   const [top, ...rest] = path;
   const pair = pairOf(svc.node, top);
+  if (!pair) pinForDependents(f, svc, top);
+  if (pair && rest.length > 0 && throughAlias(pair.value, rest)) {
+    // A shared piece below (`limits: *lim`): the service gets its own copy, edited.
+    f.setValue(pair, withPath(svc.effective[top], rest, value));
+    return;
+  }
   if (!pair) {
     if (top in svc.effective && rest.length > 0) f.ensure(svc.node, [top], withPath(svc.effective[top], rest, value));
     else f.ensure(svc.node, [top], withPath(undefined, rest, value));
@@ -50,6 +56,34 @@ export function setForService(f: Fix, svc: ComposeService, path: readonly string
     return;
   }
   f.set(svc.node, path, value);
+}
+
+/** True when walking `path` below `node` meets an alias (a mapping shared with others). */
+function throughAlias(node: unknown, path: readonly string[]): boolean {
+  let current = node;
+  for (const key of path.slice(0, -1)) {
+    if (isAlias(current)) return true;
+    if (!isMap(current)) return false;
+    current = pairOf(current as YAMLMap, key)?.value;
+  }
+  return isAlias(current);
+}
+
+/** List settings whose value a merging service must not silently inherit (profile-specific). */
+const PINNED_LISTS = new Set(['cap_add', 'tmpfs', 'networks', 'env_file', 'secrets']);
+
+/**
+ * A service whose mapping others merge (`db: {<<: *web}`) passes new keys on to them. Before a
+ * profile-specific list is added to it, each such service that does not set the key itself gets
+ * its current value written out (`cap_add: []`), so only the service being hardened changes.
+ */
+function pinForDependents(f: Fix, svc: ComposeService, key: string): void {
+  if (!PINNED_LISTS.has(key)) return;
+  for (const dep of svc.mergedBy) {
+    if (pairOf(dep.node, key)) continue;
+    const current = dep.effective[key];
+    f.ensure(dep.node, [key], Array.isArray(current) ? current : current == null ? [] : [current]);
+  }
 }
 
 /** Adds `value` to the list `key` of a service, keeping what the list already holds. */

@@ -30,6 +30,16 @@ export default {
     for (const c of pod.containers) {
       const key = ['securityContext', 'readOnlyRootFilesystem'];
       const value = scalarAt(c.node, key);
+      const needsWritableRoot = profileFor(c.image)?.profile.writableRoot;
+      if (value !== true && needsWritableRoot) {
+        ctx.report({
+          at: nodeAt(c.node, key) ?? c.node,
+          field: `${c.path}.securityContext.readOnlyRootFilesystem`,
+          message: `${label(c)} keeps a writable root filesystem: ${needsWritableRoot}`,
+          severity: 'low',
+        });
+        continue;
+      }
       if (value !== true) {
         ctx.report({
           at: nodeAt(c.node, key) ?? c.node,

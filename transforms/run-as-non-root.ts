@@ -3,6 +3,14 @@ import { label, nodeAt, scalarAt } from './support.js';
 import { profileFor } from './profiles/index.js';
 import { setForService, where } from './compose.js';
 
+const UNPRIVILEGED_PORTS = 'net.ipv4.ip_unprivileged_port_start';
+
+/** Names of the pod's sysctls. */
+function scalarItemsOf(spec: unknown): { name: string }[] {
+  const v = (nodeAt(spec, ['securityContext', 'sysctls']) as { toJSON?: () => unknown } | undefined)?.toJSON?.();
+  return Array.isArray(v) ? v.filter((x) => x && typeof x === 'object').map((x) => ({ name: String((x as { name?: unknown }).name) })) : [];
+}
+
 /** OWASP rule 2: do not run containers as root. */
 export default {
   id: 'run-as-non-root',
@@ -82,11 +90,18 @@ export default {
       const profile = profileFor(c.image);
       if (!profile || nodeAt(c.node, [...sc, 'runAsUser']) !== undefined || profile.user === profiled) continue;
       if (profile.user === null) {
+        // Images that start as root to bind ports below 1024 (nginx, httpd, traefik) can bind them
+        // as any user once the pod allows it: the sysctl is namespaced and allowed by restricted.
+        const sysctls = scalarItemsOf(pod.spec);
+        const allowed = sysctls.some((s) => s.name === UNPRIVILEGED_PORTS);
         ctx.report({
           at: nodeAt(c.node, ['image']),
-          field: `${c.path}.securityContext.runAsUser`,
-          message: `${label(c)} runs ${profile.profile.id}, which expects to start as root: ${profile.profile.note}`,
-          severity: 'medium',
+          field: `${pod.path}.securityContext.sysctls`,
+          message: allowed
+            ? `${label(c)} runs ${profile.profile.id}, which expects to start as root: ${profile.profile.note}`
+            : `${label(c)} runs ${profile.profile.id} as a non-root user; the pod lets it bind ports below 1024 (${UNPRIVILEGED_PORTS}=0)`,
+          severity: allowed ? 'medium' : 'low',
+          fix: allowed ? undefined : (f) => f.appendTo(pod.spec, ['securityContext', 'sysctls'], { name: UNPRIVILEGED_PORTS, value: '0' }),
         });
         continue;
       }

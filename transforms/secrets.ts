@@ -12,6 +12,8 @@ export function credentialKind(name: string, value: unknown, patterns: readonly 
   const text = String(value);
   if (text === '' || text.includes('${') || /\$[A-Za-z_]/.test(text.replace(/\$\$/g, '')) || text.includes('$(')) return undefined;
   if (CREDENTIAL_URL.test(text)) return 'url';
+  // A path to a mounted secret (`/run/secrets/db-password`) is a reference, not the secret.
+  if (/^\/(var\/)?run\/secrets\//.test(text)) return undefined;
   const upper = name.toUpperCase();
   if (NOT_A_SECRET.test(upper)) return undefined;
   if (!patterns.some((p) => upper.includes(p.toUpperCase()))) return undefined;

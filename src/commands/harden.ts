@@ -126,6 +126,7 @@ export async function runHarden(paths: string[], opts: CliOptions, version = '0.
   const outcomes: { o: Outcome; file: InputFile }[] = [];
   let failed = found.errors.length > 0;
   for (const e of found.errors) err(`cuirass: ${e.display}: ${e.message}\n`);
+  if (!opts.quiet) for (const n of found.notices) err(`cuirass: ${n.display}: ${n.message}\n`);
   const files = found.files;
   const progress = process.stderr.isTTY && files.length > 50 && !opts.quiet;
   files.forEach((file: InputFile, i: number) => {
@@ -154,7 +155,9 @@ export async function runHarden(paths: string[], opts: CliOptions, version = '0.
       }
     } catch (e) {
       failed = true;
-      err(`cuirass: ${file.display}: not written: ${redact((e as Error).message, o.secrets)}\n`);
+      o.status = 'error';
+      o.message = `not written: ${redact((e as Error).message, o.secrets)}`;
+      err(`cuirass: ${file.display}: ${o.message}\n`);
     }
   });
   if (progress) err('\r'.padEnd(101) + '\r');

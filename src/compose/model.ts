@@ -1,5 +1,5 @@
-import { isAlias, isMap, isScalar } from 'yaml';
-import type { Document, Node, Pair, YAMLMap } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq } from 'yaml';
+import type { Document, Node, Pair, YAMLMap, YAMLSeq } from 'yaml';
 import { MAX_ALIAS_COUNT, pairOf } from '../engine/index.js';
 import { profileFor } from '../../transforms/profiles/index.js';
 import type { MatchedProfile } from '../../transforms/profiles/index.js';
@@ -22,6 +22,8 @@ export interface ComposeService {
   override: boolean;
   /** The file limits resources with `mem_limit`/`cpus`/`pids_limit` rather than `deploy`. */
   legacyResources: boolean;
+  /** Services that merge this service's mapping (`other: {<<: *this}`): they inherit its edits. */
+  mergedBy: ComposeService[];
 }
 
 /** True when a document looks like a Compose file: a `services` mapping at the top. */
@@ -87,7 +89,19 @@ export function servicesOf(doc: Document.Parsed, file: string): ComposeService[]
       profile: profileFor(image),
       override: isOverrideName(file),
       legacyResources: legacy,
+      mergedBy: [],
     });
+  }
+  for (const svc of out) {
+    for (const item of svc.node.items as Pair[]) {
+      if (!isScalar(item.key) || typeof item.key.value !== 'symbol') continue;
+      const sources = isSeq(item.value) ? (item.value as YAMLSeq).items : [item.value];
+      for (const src of sources) {
+        const target = isAlias(src) ? (src as { resolve(d: unknown): unknown }).resolve(doc) : undefined;
+        const base = out.find((o) => o.node === target);
+        if (base && base !== svc) base.mergedBy.push(svc);
+      }
+    }
   }
   return out;
 }

@@ -54,6 +54,13 @@ function nest(path: readonly string[], value: unknown): unknown {
  * is expected) is recorded as a refusal instead.
  */
 export class Fix {
+  /**
+   * With `guardMergeKeys`, adding a key to a mapping that also takes keys through `<<` is
+   * refused: the merged value it might replace is not visible here. (Compose services, whose
+   * effective view is known, pass their own merged values instead.)
+   */
+  constructor(private readonly options: { guardMergeKeys?: boolean } = {}) {}
+
   readonly ops: Op[] = [];
   readonly refusals: string[] = [];
   readonly files: SideFile[] = [];
@@ -117,6 +124,13 @@ export class Fix {
     if (isNullish(node)) return this.walk(map, path, [value], true);
     if (isAlias(node) || !isSeq(node)) return this.refuse(`${path.join('.')} is not a list that can be edited in place`);
     if (anchored(node)) return this.refuse(shared(node));
+    const parent = nodeAt(map, path.slice(0, -1));
+    const pair = isMap(parent) ? pairOf(parent, path[path.length - 1]) : undefined;
+    if ((node as YAMLSeq).flow && (node as YAMLSeq).items.length === 0 && pair) {
+      // `key: []` becomes the new list, in the style of the surrounding block.
+      this.ops.push({ kind: 'set-value', pair, value: [value] });
+      return this;
+    }
     this.ops.push({ kind: 'append', seq: node as YAMLSeq, value });
     return this;
   }
@@ -134,6 +148,9 @@ export class Fix {
       const pair = pairOf(current, key);
       const rest = path.slice(i + 1);
       if (!pair) {
+        if (this.options.guardMergeKeys && hasMergeKey(current)) {
+          return this.refuse(`${key} may come through a YAML merge key (<<) there; set it by hand`);
+        }
         this.ops.push({ kind: 'ensure', map: current, key, value: nest(rest, value) });
         return this;
       }
@@ -163,6 +180,11 @@ export class Fix {
     }
     return this;
   }
+}
+
+/** True when a mapping takes keys from others through `<<`. */
+function hasMergeKey(map: YAMLMap): boolean {
+  return map.items.some((p) => isScalar(p.key) && (typeof p.key.value === 'symbol' || p.key.value === '<<'));
 }
 
 /** True for a node that carries an anchor: editing it would change every alias of it too. */

@@ -55,11 +55,11 @@ export function renderOps(src: ParsedSource, ops: readonly Op[]): TextEdit[] {
     appends.delete(seq);
     removeItems.delete(seq);
   }
-  for (const [map, keys] of ensures) edits.push(r.insertPairs(map, [...keys]));
+  for (const [map, keys] of ensures) edits.push(...[r.insertPairs(map, [...keys])].flat());
   for (const [pair, value] of setValues) edits.push(r.setValue(pair, value));
   for (const [map, pairs] of removes) edits.push(...r.removePairs(map, pairs));
   for (const [seq, items] of removeItems) edits.push(...r.removeItems(seq, items));
-  for (const [seq, values] of appends) edits.push(r.appendItems(seq, values));
+  for (const [seq, values] of appends) edits.push(...[r.appendItems(seq, values)].flat());
   return edits;
 }
 
@@ -119,6 +119,16 @@ class Renderer {
   /** The line ending that a range ending at `offset` removed ('' at the end of a file without one). */
   private eolOf(offset: number): string {
     return this.text[offset - 1] === '\n' ? this.nl() : '';
+  }
+
+  /**
+   * Where removing whole lines from `lineStart` to `end` begins: at the line start, or, when the
+   * removed lines end the file without a final newline, at the newline before them, so the file
+   * still ends without one.
+   */
+  private removalStart(lineStart: number, end: number): number {
+    if (end < this.text.length || this.text.endsWith('\n') || lineStart === 0) return lineStart;
+    return this.text[lineStart - 2] === '\r' ? lineStart - 2 : lineStart - 1;
   }
 
   private lineStart(offset: number): number {
@@ -217,7 +227,7 @@ class Renderer {
     return { start, end, text: this.scalar(value, node) };
   }
 
-  insertPairs(map: YAMLMap, entries: [string, unknown][]): TextEdit {
+  insertPairs(map: YAMLMap, entries: [string, unknown][]): TextEdit | TextEdit[] {
     if (map.flow) return this.insertFlow(map, entries.map(([k, v]) => [k, v]));
     const pairs = map.items.filter(isPair) as Pair[];
     const first = pairs[0];
@@ -247,7 +257,7 @@ class Renderer {
     return { start: dash, end, text: body + this.eolOf(end) };
   }
 
-  appendItems(seq: YAMLSeq, values: unknown[]): TextEdit {
+  appendItems(seq: YAMLSeq, values: unknown[]): TextEdit | TextEdit[] {
     if (seq.flow) return this.insertFlow(seq, values.map((v) => [undefined, v]));
     const items = seq.items as Node[];
     const dash = dashBefore(this.text, items[0].range![0]);
@@ -268,7 +278,7 @@ class Renderer {
   }
 
   /** Inserts entries (pairs for a map, values for a sequence) before the closing bracket. */
-  private insertFlow(coll: YAMLMap | YAMLSeq, entries: [string | undefined, unknown][]): TextEdit {
+  private insertFlow(coll: YAMLMap | YAMLSeq, entries: [string | undefined, unknown][]): TextEdit | TextEdit[] {
     const [start, end] = coll.range!;
     const close = end - 1;
     const render = (k: string | undefined, v: unknown, col: number | undefined) => {
@@ -287,7 +297,21 @@ class Renderer {
     const multiline = this.text.slice(start, lastStart).includes('\n');
     if (multiline) {
       const col = columnAt(this.text, lastStart);
-      const body = entries.map(([k, v]) => `,${this.nl()}${' '.repeat(col)}${render(k, v, col)}`).join('');
+      // New list items copy a one-line sibling's layout; new keys of an object get their own block.
+      const oneLineSibling = !this.text.slice(lastStart, lastEnd).includes('\n');
+      const item = (k: string | undefined, v: unknown) => render(k, v, k === undefined && oneLineSibling ? undefined : col);
+      const nlAt = this.text.indexOf('\n', lastEnd);
+      const rest = this.text.slice(lastEnd, nlAt < 0 ? this.text.length : nlAt);
+      if (nlAt >= 0 && rest.includes('#') && !/[\]}]/.test(rest.slice(0, rest.indexOf('#')))) {
+        // A comment ends the last entry's line: the comma goes before it, new entries after it.
+        const at = this.text[nlAt - 1] === '\r' ? nlAt - 1 : nlAt;
+        const body = entries.map(([k, v], i) => `${i ? ',' : ''}${this.nl()}${' '.repeat(col)}${item(k, v)}`).join('');
+        return [
+          { start: lastEnd, end: lastEnd, text: ',' },
+          { start: at, end: at, text: body },
+        ];
+      }
+      const body = entries.map(([k, v]) => `,${this.nl()}${' '.repeat(col)}${item(k, v)}`).join('');
       return { start: lastEnd, end: lastEnd, text: body };
     }
     const body = entries.map(([k, v]) => `, ${render(k, v, undefined)}`).join('');
@@ -297,7 +321,9 @@ class Renderer {
   setValue(pair: Pair, value: unknown): TextEdit {
     const colon = this.colonAfter(pair);
     const node = pair.value as Node | null;
-    const end = node?.range && node.range[1] > node.range[0] ? node.range[1] : colon + 1;
+    let end = node?.range && node.range[1] > node.range[0] ? node.range[1] : colon + 1;
+    // A block value's range runs past its last line break: keep that break (and blank lines).
+    while (end > colon + 1 && /\s/.test(this.text[end - 1])) end--;
     const inFlow = this.inFlow(pair);
     if (!this.isComposite(value) || inFlow || this.style.json) {
       const col = columnAt(this.text, this.keyStart(pair));
@@ -328,14 +354,18 @@ class Renderer {
       const start = this.keyStart(pair);
       const end = this.endOfLine(this.pairEnd(pair));
       if (lineStartsAt(this.text, start)) {
-        edits.push({ start: this.lineStart(start), end, text: '' });
+        edits.push({ start: this.removalStart(this.lineStart(start), end), end, text: '' });
         return;
       }
       // First key of a `- key: value` item: pull the next key up behind the dash.
       const next = pairs[i + 1];
       const nextStart = next ? this.keyStart(next) : end;
       const between = this.text.slice(end, nextStart);
-      edits.push({ start, end: /^\s*$/.test(between) ? nextStart : end, text: '' });
+      if (/^\s*$/.test(between)) return void edits.push({ start, end: nextStart, text: '' });
+      // A comment line follows: it moves up behind the dash (`- # note`), keeping its text.
+      let to = end;
+      while (to < this.text.length && (this.text[to] === ' ' || this.text[to] === '\t')) to++;
+      edits.push({ start, end: to, text: '' });
     });
     return edits;
   }
@@ -347,8 +377,9 @@ class Renderer {
     return items.flatMap((node) => {
       if (!remove.has(node)) return [];
       const dash = dashBefore(this.text, node.range![0]);
-      const from = dash >= 0 && lineStartsAt(this.text, dash) ? this.lineStart(dash) : node.range![0];
-      return [{ start: from, end: this.endOfLine(node.range![1]), text: '' }];
+      const end = this.endOfLine(node.range![1]);
+      const from = dash >= 0 && lineStartsAt(this.text, dash) ? this.removalStart(this.lineStart(dash), end) : node.range![0];
+      return [{ start: from, end, text: '' }];
     });
   }
 

@@ -1,0 +1,166 @@
+import { readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
+import { TRANSFORMS } from '../transforms/index.js';
+import { WORKLOAD_KINDS } from '../src/kubernetes/model.js';
+import { checkPodSecurity } from './support/pss.js';
+import {
+  FIXTURES_DIR,
+  discoverFixtures,
+  expectedFindings,
+  findingsOf,
+  hardenFixture,
+  isNoOp,
+  levelOf,
+  orphanFiles,
+} from './support/fixtures.js';
+import type { Fixture } from './support/fixtures.js';
+
+const fixtures = discoverFixtures();
+
+/** Kinds whose documents a transform may edit; every other document must stay byte-identical. */
+const EDITABLE_KINDS = new Set([...WORKLOAD_KINDS, 'Namespace', 'List']);
+
+function documentsOf(text: string) {
+  return parseAllDocuments(text.replace(/^\uFEFF/, ''));
+}
+
+/** Full-line comments: hardening may remove a pair with the comment on its line, never these. */
+function commentLines(text: string): string[] {
+  return text.split(/\r?\n/).filter((l) => /^\s*#/.test(l)).map((l) => l.trim());
+}
+
+function objectsOf(text: string): Record<string, unknown>[] {
+  return documentsOf(text)
+    .map((d) => d.toJS() as unknown)
+    .filter((o): o is Record<string, unknown> => typeof o === 'object' && o !== null && 'kind' in o && 'apiVersion' in o);
+}
+
+describe.each(fixtures.map((f) => [`${f.transform}/${f.scenario}`, f] as const))('%s', (_name, fixture: Fixture) => {
+  const result = hardenFixture(fixture);
+
+  it('parses and passes its own re-check', () => {
+    expect(result.errors).toEqual([]);
+    expect(result.failure).toBeUndefined();
+  });
+
+  // A known bug keeps the output a person would write; the check fails until the tool is fixed
+  // (then delete `<scenario>.known-bug.md`).
+  (fixture.knownBug ? it.fails : it)(fixture.knownBug ? 'produces the expected output byte for byte (KNOWN BUG)' : 'produces the expected output byte for byte', () => {
+    expect(result.output).toBe(fixture.expected);
+  });
+
+  it('output parses', () => {
+    if (fixture.ext === 'json') expect(() => JSON.parse(result.output.replace(/^\uFEFF/, ''))).not.toThrow();
+    for (const doc of documentsOf(result.output)) expect(doc.errors).toEqual([]);
+  });
+
+  it('is idempotent: hardening the output gives the same bytes and no fixable finding', () => {
+    const again = hardenFixture(fixture, result.output);
+    expect(again.output).toBe(result.output);
+    expect(again.changes).toEqual([]);
+    expect(again.remaining.filter((f) => f.fixable)).toEqual([]);
+  });
+
+  it('keeps every full-line comment and every Kubernetes object it does not harden', () => {
+    for (const comment of commentLines(fixture.input)) expect(result.output).toContain(comment);
+    if (fixture.ext === 'json') return;
+    for (const doc of documentsOf(fixture.input)) {
+      const kind = (doc.toJS() as { kind?: unknown } | null)?.kind;
+      if (typeof kind !== 'string' || EDITABLE_KINDS.has(kind)) continue;
+      const [start, , end] = doc.range;
+      const offset = fixture.input.startsWith('\uFEFF') ? 1 : 0;
+      expect(result.output).toContain(fixture.input.slice(start + offset, end + offset));
+    }
+  });
+
+  if (isNoOp(fixture)) {
+    (fixture.knownBug ? it.fails : it)(fixture.knownBug ? 'no-op scenario: nothing changes (KNOWN BUG)' : 'no-op scenario: nothing changes', () => {
+      expect(fixture.expected).toBe(fixture.input);
+      expect(result.changes).toEqual([]);
+      expect(result.output).toBe(fixture.input);
+    });
+  }
+
+  const findings = expectedFindings(fixture);
+  if (findings) {
+    it('reports the expected changes and unfixed findings, at their lines', () => {
+      expect(findingsOf(result)).toEqual(findings);
+    });
+  }
+
+  if (fixture.transform === 'secrets-from-env' || fixture.transform === 'all') {
+    it('leaves no secret value in the output', () => {
+      for (const secret of result.secrets) expect(result.output).not.toContain(secret);
+    });
+  }
+
+  // Restricted output passes the restricted profile; baseline keeps what the file says, so no claim.
+  if (fixture.transform === 'all' && result.kubernetes && levelOf(fixture.scenario) === 'restricted') {
+    it('passes the restricted Pod Security Standard except for volumes a person must replace', () => {
+      for (const object of objectsOf(result.output)) {
+        const violations = checkPodSecurity(object, 'restricted').filter((v) => !v.volume);
+        expect(violations, String(object.kind)).toEqual([]);
+      }
+    });
+  }
+});
+
+describe('transform registry', () => {
+  const folder = fileURLToPath(new URL('../transforms/', import.meta.url));
+  /** Modules of `transforms/` that hold shared code, not a transform. */
+  const HELPERS = ['index.ts', 'support.ts', 'volumes.ts', 'compose.ts', 'secrets.ts', 'network-policies.ts'];
+  const files = readdirSync(folder).filter((f) => f.endsWith('.ts'));
+
+  it('lists exactly the transform modules of transforms/, each id equal to its file name', () => {
+    const modules = files.filter((f) => !HELPERS.includes(f)).map((f) => f.replace(/\.ts$/, '')).sort();
+    expect(TRANSFORMS.map((t) => t.id).sort()).toEqual(modules);
+    expect(new Set(TRANSFORMS.map((t) => t.id)).size).toBe(TRANSFORMS.length);
+  });
+
+  it('helper modules export no transform (so none hides in the helper list)', async () => {
+    for (const helper of HELPERS.filter((h) => h !== 'index.ts' && files.includes(h))) {
+      const mod = (await import(`../transforms/${helper.replace(/\.ts$/, '.js')}`)) as { default?: unknown };
+      expect(mod.default, helper).toBeUndefined();
+    }
+  });
+
+  it('every transform describes itself: id, OWASP rule, title, what it breaks', () => {
+    for (const t of TRANSFORMS) {
+      expect(t.id, t.id).toMatch(/^[a-z]+(-[a-z]+)*$/);
+      expect(t.owasp.trim(), t.id).not.toBe('');
+      expect(t.title.trim(), t.id).not.toBe('');
+      expect(t.breaks.trim(), t.id).not.toBe('');
+      expect(typeof t.pod === 'function' || typeof t.object === 'function' || typeof t.service === 'function' || typeof t.composeFile === 'function' || typeof t.project === 'function', t.id).toBe(true);
+    }
+  });
+
+  it('every transform has a fixtures folder with at least 3 scenarios, one of them a no-op', () => {
+    const folders = new Set(readdirSync(FIXTURES_DIR));
+    for (const t of TRANSFORMS) {
+      expect(folders.has(t.id), `fixtures/${t.id}/`).toBe(true);
+      const own = fixtures.filter((f) => f.transform === t.id);
+      expect(own.length, t.id).toBeGreaterThanOrEqual(3);
+      expect(own.some(isNoOp), `${t.id} has a no-op scenario`).toBe(true);
+    }
+  });
+
+  it('every fixtures folder is a transform id or all/, and holds no orphan files', () => {
+    const ids = new Set([...TRANSFORMS.map((t) => t.id), 'all']);
+    for (const folder of new Set(fixtures.map((f) => f.transform))) {
+      expect(ids.has(folder), folder).toBe(true);
+      expect(orphanFiles(folder), folder).toEqual([]);
+    }
+  });
+
+  it('every expect.json names only known transforms and positive lines', () => {
+    const ids = new Set(TRANSFORMS.map((t) => t.id));
+    for (const f of fixtures) {
+      for (const e of f.findings ?? []) {
+        expect(ids.has(e.transform), `${f.transform}/${f.scenario}: ${e.transform}`).toBe(true);
+        expect(e.line, `${f.transform}/${f.scenario}`).toBeGreaterThan(0);
+      }
+    }
+  });
+});
