@@ -93,15 +93,13 @@ export default {
         // Images that start as root to bind ports below 1024 (nginx, httpd, traefik) can bind them
         // as any user once the pod allows it: the sysctl is namespaced and allowed by restricted.
         const sysctls = scalarItemsOf(pod.spec);
-        const allowed = sysctls.some((s) => s.name === UNPRIVILEGED_PORTS);
+        if (sysctls.some((s) => s.name === UNPRIVILEGED_PORTS)) continue;
         ctx.report({
           at: nodeAt(c.node, ['image']),
           field: `${pod.path}.securityContext.sysctls`,
-          message: allowed
-            ? `${label(c)} runs ${profile.profile.id}, which expects to start as root: ${profile.profile.note}`
-            : `${label(c)} runs ${profile.profile.id} as a non-root user; the pod lets it bind ports below 1024 (${UNPRIVILEGED_PORTS}=0)`,
-          severity: allowed ? 'medium' : 'low',
-          fix: allowed ? undefined : (f) => f.appendTo(pod.spec, ['securityContext', 'sysctls'], { name: UNPRIVILEGED_PORTS, value: '0' }),
+          message: `${label(c)} runs ${profile.profile.id} as a non-root user; the pod lets it bind ports below 1024 (${UNPRIVILEGED_PORTS}=0)`,
+          severity: 'low',
+          fix: (f) => f.appendTo(pod.spec, ['securityContext', 'sysctls'], { name: UNPRIVILEGED_PORTS, value: '0' }),
         });
         continue;
       }
