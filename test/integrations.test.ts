@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments, stringify } from 'yaml';
@@ -79,5 +80,31 @@ describe('Helm post-renderer', () => {
     for (const line of HELM_RENDERED.split('\n').filter((l) => l.startsWith('# Source:'))) expect(r.stdout).toContain(line);
     const deployment = parseAllDocuments(r.stdout).map((d) => d.toJS()).find((o) => o?.kind === 'Deployment');
     expect(checkPodSecurity(deployment, 'restricted')).toEqual([]);
+  });
+});
+
+describe('--fix-docker-socket', () => {
+  it('Kubernetes: removes the socket volume and its mounts, behavior-changing; without the flag it is only reported', () => {
+    const pod = 'apiVersion: v1\nkind: Pod\nmetadata: {name: ci}\nspec:\n  containers:\n  - name: runner\n    image: example/runner:1\n    volumeMounts:\n    - name: docker\n      mountPath: /var/run/docker.sock\n    - name: work\n      mountPath: /work\n  volumes:\n  - name: docker\n    hostPath: {path: /var/run/docker.sock}\n  - name: work\n    emptyDir: {}\n';
+    const plain = cli(['-', '--only', 'no-docker-socket'], { input: pod });
+    expect(plain.stdout).toBe(pod);
+    expect(plain.stderr).toMatch(/critical no-docker-socket/);
+    const fixed = cli(['-', '--only', 'no-docker-socket', '--fix-docker-socket', '--format', 'json'], { input: pod });
+    const finding = JSON.parse(fixed.stdout).findings[0];
+    expect(finding).toMatchObject({ transform: 'no-docker-socket', status: 'pending', behaviorChanging: true });
+    const out = parse(cli(['-', '--only', 'no-docker-socket', '--fix-docker-socket'], { input: pod }).stdout);
+    expect(out.spec.volumes).toEqual([{ name: 'work', emptyDir: {} }]);
+    expect(out.spec.containers[0].volumeMounts).toEqual([{ name: 'work', mountPath: '/work' }]);
+  });
+  it('Compose: the service talks to a read-only socket proxy instead', () => {
+    const compose = 'services:\n  traefik:\n    image: traefik:v3.1\n    volumes:\n      - /var/run/docker.sock:/var/run/docker.sock:ro\n';
+    const dir = mkdtempSync(join(tmpdir(), 'cuirass-sock-'));
+    writeFileSync(join(dir, 'compose.yaml'), compose);
+    expect(cli([dir, '--fix-docker-socket', '--write']).status).toBe(0);
+    const out = parse(readFileSync(join(dir, 'compose.yaml'), 'utf8'));
+    expect(out.services.traefik.volumes ?? []).not.toContain('/var/run/docker.sock:/var/run/docker.sock:ro');
+    expect(out.services.traefik.environment).toEqual({ DOCKER_HOST: 'tcp://docker-socket-proxy:2375' });
+    expect(out.services['docker-socket-proxy'].environment.POST).toBe(0);
+    expect(cli([dir, '--fix-docker-socket', '--check']).status).toBe(0);
   });
 });

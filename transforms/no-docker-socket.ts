@@ -2,7 +2,7 @@ import { isMap, isSeq } from 'yaml';
 import type { YAMLMap } from 'yaml';
 import type { Transform } from '../src/types.js';
 import { pairOf } from '../src/engine/index.js';
-import { nodeAt, scalarAt } from './support.js';
+import { mapItems, nodeAt, scalarAt, seqAt } from './support.js';
 import { exposesRuntimeSocket, podVolumes } from './volumes.js';
 import { effectiveAt, setEnvForService, volumesOf, where } from './compose.js';
 import type { ComposeService } from './compose.js';
@@ -34,17 +34,33 @@ export default {
   id: 'no-docker-socket',
   owasp: '1',
   title: 'Do not expose the container runtime socket',
-  breaks: 'Tools that drive Docker (CI runners, log shippers, Traefik) lose the API; with --fix-docker-socket they reach a read-only socket proxy at tcp://docker-socket-proxy:2375 instead.',
+  breaks: 'Tools that drive Docker (CI runners, log shippers, Traefik) lose the API. With --fix-docker-socket, Compose services reach a read-only socket proxy at tcp://docker-socket-proxy:2375 instead, and Kubernetes pods lose the socket volume and its mounts.',
   severity: 'critical',
   pod(pod, ctx) {
     for (const v of podVolumes(pod)) {
       if (v.type !== 'hostPath') continue;
       const path = String(scalarAt(v.node, ['hostPath', 'path']) ?? '');
       if (!exposesRuntimeSocket(path)) continue;
+      const message = `volume "${v.name}" exposes the container runtime socket (${path}): root on the node`;
+      if (!ctx.flags.fixDockerSocket) {
+        ctx.report({ at: nodeAt(v.node, ['hostPath', 'path']), field: `${pod.path}.volumes[${v.index}].hostPath.path`, message });
+        continue;
+      }
+      // Opt-in removal: the volume and every mount of it go.
+      const volumes = seqAt(pod.spec, ['volumes']);
       ctx.report({
         at: nodeAt(v.node, ['hostPath', 'path']),
         field: `${pod.path}.volumes[${v.index}].hostPath.path`,
-        message: `volume "${v.name}" exposes the container runtime socket (${path}): root on the node`,
+        message: `${message}; the volume and its mounts are removed`,
+        behaviorChanging: true,
+        fix: (f) => {
+          if (!volumes) return void f.refuse('the volumes list cannot be edited in place');
+          f.removeItem(volumes, v.node);
+          for (const c of pod.containers) {
+            const mounts = seqAt(c.node, ['volumeMounts']);
+            for (const m of mapItems(mounts)) if (scalarAt(m, ['name']) === v.name) f.removeItem(mounts!, m);
+          }
+        },
       });
     }
   },
