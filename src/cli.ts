@@ -33,7 +33,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--level <level>', 'restricted (default) applies everything; baseline only adds missing settings').choices(['restricted', 'baseline']))
     .addOption(new Option('--format <format>', 'stdout: unified diff (default), hardened yaml, json-patch per document, json findings, sarif').choices(['diff', 'yaml', 'json-patch', 'json', 'sarif']))
     .option('--egress', 'Kubernetes: generated network policies also deny egress (DNS allowed)')
-    .option('--fix-docker-socket', 'Compose: replace docker.sock mounts by a read-only socket proxy service')
+    .option('--fix-docker-socket', 'replace docker.sock mounts by a read-only socket proxy (Compose) or remove them (Kubernetes)')
     .option('--config <file>', 'config file (default: the nearest cuirass.config.yaml above the first input)')
     .option('--quiet', 'no summary on stderr (errors are still printed)')
     .option('--no-color', 'never color the diff (also NO_COLOR)')
