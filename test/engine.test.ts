@@ -242,7 +242,7 @@ describe('line endings, BOM and the end of the file', () => {
     expect(out).toBe(lines('---', '# Source: a.yaml', 'kind: A', 'spec:', '  x: 1', '---', 'kind: B', 'spec:', '  x: 1', '  y: 2', '...'));
   });
 
-  it.fails('KNOWN BUG: the style of each document of a stream is its own', () => {
+  it('the style of each document of a stream is its own', () => {
     const text = lines('kind: A', 'spec:', '  ports:', '    - port: 80', '---', 'kind: B', 'spec:', '    template:', '        x: 1', '    list:', '    - a');
     const out = edit(text, (f, s) => f.appendTo(map(s, ['spec', 'template'], 1), ['caps', 'drop'], 'ALL'));
     expect(out).toBe(lines('kind: A', 'spec:', '  ports:', '    - port: 80', '---', 'kind: B', 'spec:', '    template:', '        x: 1', '        caps:', '            drop:', '            - ALL', '    list:', '    - a'));

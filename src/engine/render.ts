@@ -30,7 +30,7 @@ export function renderOps(src: ParsedSource, ops: readonly Op[]): TextEdit[] {
         setValues.set(op.pair, merge(setValues.get(op.pair), op.value));
         break;
       case 'replace':
-        edits.push(r.replaceScalar(op.node as Scalar, op.value));
+        edits.push(r.at(op.node).replaceScalar(op.node as Scalar, op.value));
         break;
       case 'remove':
         add(removes, op.map, op.pair);
@@ -51,15 +51,15 @@ export function renderOps(src: ParsedSource, ops: readonly Op[]): TextEdit[] {
   // A list emptied and refilled in one pass is rewritten in its own style.
   for (const [seq, items] of removeItems) {
     if (!seq.items.every((n) => items.has(n as Node)) || !appends.has(seq)) continue;
-    edits.push(r.replaceItems(seq, appends.get(seq)!));
+    edits.push(r.at(seq).replaceItems(seq, appends.get(seq)!));
     appends.delete(seq);
     removeItems.delete(seq);
   }
-  for (const [map, keys] of ensures) edits.push(...[r.insertPairs(map, [...keys])].flat());
-  for (const [pair, value] of setValues) edits.push(r.setValue(pair, value));
-  for (const [map, pairs] of removes) edits.push(...r.removePairs(map, pairs));
-  for (const [seq, items] of removeItems) edits.push(...r.removeItems(seq, items));
-  for (const [seq, values] of appends) edits.push(...[r.appendItems(seq, values)].flat());
+  for (const [map, keys] of ensures) edits.push(...[r.at(map).insertPairs(map, [...keys])].flat());
+  for (const [pair, value] of setValues) edits.push(r.at(pair.key).setValue(pair, value));
+  for (const [map, pairs] of removes) edits.push(...r.at(map).removePairs(map, pairs));
+  for (const [seq, items] of removeItems) edits.push(...r.at(seq).removeItems(seq, items));
+  for (const [seq, values] of appends) edits.push(...[r.at(seq).appendItems(seq, values)].flat());
   return edits;
 }
 
@@ -100,11 +100,20 @@ const SCALAR_OPTIONS = { lineWidth: 0, minContentWidth: 0 } as const;
 
 class Renderer {
   private readonly text: string;
-  private readonly style: SourceStyle;
+  private style: SourceStyle;
+  private readonly src: ParsedSource;
 
   constructor(src: ParsedSource) {
     this.text = src.text;
+    this.src = src;
     this.style = src.style;
+  }
+
+  /** Renders what follows in the style of the document holding `node`. */
+  at(node: unknown): this {
+    const range = (node as { range?: [number, number, number] } | undefined)?.range;
+    this.style = range ? this.src.styleAt(range[0]) : this.src.style;
+    return this;
   }
 
   // ---- positions -------------------------------------------------------------------------

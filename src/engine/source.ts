@@ -32,6 +32,8 @@ export interface ParsedSource {
   lines: LineCounter;
   style: SourceStyle;
   errors: SourceError[];
+  /** The style of the document holding `offset` (documents of one stream may differ). */
+  styleAt(offset: number): SourceStyle;
 }
 
 /** Upper bound on aliases resolved when converting to plain values (alias bombs). */
@@ -49,7 +51,10 @@ export function parseSource(text: string, isJson = false): ParsedSource {
       errors.push({ message: error.message.split('\n')[0], code: error.code, line, col });
     }
   }
-  return { text, docs: list, lines, style: detectStyle(text, list, isJson), errors };
+  const style = detectStyle(text, list, isJson);
+  const perDoc = list.map((d) => ({ start: d.range[0], end: d.range[2], style: detectStyle(text, [d], style.json, style) }));
+  const styleAt = (offset: number) => perDoc.find((d) => offset >= d.start && offset <= d.end)?.style ?? style;
+  return { text, docs: list, lines, style, errors, styleAt };
 }
 
 /** 1-based line and column of an offset. */
@@ -57,7 +62,7 @@ export function positionOf(src: ParsedSource, offset: number): { line: number; c
   return src.lines.linePos(offset);
 }
 
-function detectStyle(text: string, docs: Document.Parsed[], isJson: boolean): SourceStyle {
+function detectStyle(text: string, docs: Document.Parsed[], isJson: boolean, fallback?: SourceStyle): SourceStyle {
   const eol = text.includes('\r\n') ? '\r\n' : '\n';
   let indent = 0;
   let indentlessSeq: boolean | undefined;
@@ -101,7 +106,14 @@ function detectStyle(text: string, docs: Document.Parsed[], isJson: boolean): So
       },
     });
   }
-  return { eol, indent: indent || 2, indentlessSeq: indentlessSeq ?? false, json, flowPadding: flowPadding ?? true, seqGap: seqGap ?? 2 };
+  return {
+    eol,
+    indent: indent || fallback?.indent || 2,
+    indentlessSeq: indentlessSeq ?? fallback?.indentlessSeq ?? false,
+    json,
+    flowPadding: flowPadding ?? fallback?.flowPadding ?? true,
+    seqGap: seqGap ?? fallback?.seqGap ?? 2,
+  };
 }
 
 function isJsonLike(text: string, doc: Document.Parsed): boolean {
