@@ -1,17 +1,7 @@
 import type { ObjectRef, ProjectContext, ProjectObject, ProjectResult } from '../src/types.js';
+import { POD_PATHS } from '../src/kubernetes/model.js';
 
 type Obj = Record<string, any>;
-
-const POD_SPEC_PATHS: Record<string, string[]> = {
-  Pod: [],
-  Deployment: ['spec', 'template'],
-  StatefulSet: ['spec', 'template'],
-  DaemonSet: ['spec', 'template'],
-  ReplicaSet: ['spec', 'template'],
-  ReplicationController: ['spec', 'template'],
-  Job: ['spec', 'template'],
-  CronJob: ['spec', 'jobTemplate', 'spec', 'template'],
-};
 
 const MANAGED = { 'app.kubernetes.io/managed-by': 'cuirass' };
 
@@ -40,7 +30,7 @@ interface Workload {
 
 /** The pod template (metadata + spec) of a workload. */
 function podOf(o: Obj): { metadata?: Obj; spec?: Obj } | undefined {
-  const path = POD_SPEC_PATHS[String(o.kind)];
+  const path = POD_PATHS[String(o.kind)]?.meta;
   if (!path) return undefined;
   const pod = path.length ? at(o, path) : o;
   return pod && typeof pod === 'object' ? pod : undefined;

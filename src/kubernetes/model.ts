@@ -43,7 +43,7 @@ export interface PodTemplate {
 }
 
 /** Where each workload kind keeps its pod spec and the map holding the pod's metadata. */
-const POD_PATHS: Record<string, { spec: string[]; meta: string[] }> = {
+export const POD_PATHS: Readonly<Record<string, { spec: string[]; meta: string[] }>> = {
   Pod: { spec: ['spec'], meta: [] },
   PodTemplate: { spec: ['template', 'spec'], meta: ['template'] },
   Deployment: { spec: ['spec', 'template', 'spec'], meta: ['spec', 'template'] },
