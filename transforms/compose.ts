@@ -1,8 +1,9 @@
 import { isAlias, isMap, isScalar, isSeq } from 'yaml';
-import type { Node, YAMLMap, YAMLSeq } from 'yaml';
+import type { Alias, Node, YAMLMap, YAMLSeq } from 'yaml';
 import type { Fix } from '../src/engine/index.js';
 import { pairOf } from '../src/engine/index.js';
 import type { ComposeService } from '../src/compose/model.js';
+import { resolveAlias } from '../src/compose/model.js';
 
 export type { ComposeService };
 
@@ -117,7 +118,7 @@ function mergedKeys(svc: ComposeService): Set<string> {
     if (!isScalar(item.key) || typeof item.key.value !== 'symbol') continue;
     const sources = isSeq(item.value) ? (item.value as YAMLSeq).items : [item.value];
     for (const src of sources) {
-      const resolved = isAlias(src) ? (src as { resolve(doc: unknown): unknown }).resolve(svc.doc) : src;
+      const resolved = isAlias(src) ? resolveAlias(svc.doc, src as Alias) : src;
       if (isMap(resolved)) for (const p of (resolved as YAMLMap).items) if (isScalar(p.key)) keys.add(String(p.key.value));
     }
   }

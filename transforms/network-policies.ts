@@ -60,11 +60,19 @@ function stringsOf(pod: { spec?: Obj }, configMaps: Map<string, Obj>, namespace:
 }
 
 /** True when `text` names the Service `name` in namespace `svcNs`, seen from namespace `fromNs`. */
+const NAME_PATTERNS = new Map<string, RegExp>();
+
 function names(text: string, name: string, svcNs: string, fromNs: string): boolean {
+  if (!text.includes(name)) return false;
+  const cacheKey = `${name}\u0000${svcNs}\u0000${svcNs === fromNs}`;
+  const cached = NAME_PATTERNS.get(cacheKey);
+  if (cached) return cached.test(text);
   const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   const qualified = svcNs ? `\\.${esc(svcNs)}(?:\\.svc(?:\\.cluster\\.local)?)?` : '(?:\\.[a-z0-9-]+(?:\\.svc(?:\\.cluster\\.local)?)?)';
   const suffix = svcNs === fromNs ? `(?:${qualified})?` : qualified;
-  return new RegExp(`(?:^|[^A-Za-z0-9.-])${esc(name)}${suffix}(?=$|[:/\\s,;"'?@])`).test(text);
+  const pattern = new RegExp(`(?:^|[^A-Za-z0-9.-])${esc(name)}${suffix}(?=$|[:/\\s,;"'?@])`);
+  NAME_PATTERNS.set(cacheKey, pattern);
+  return pattern.test(text);
 }
 
 /** The ports a Service forwards to on its pods. */

@@ -23,9 +23,17 @@ function configStrings(svc: ComposeService): string[] {
 }
 
 /** True when `text` names host `name`: the whole value, a URL host, or `name:port`. */
+const HOST_PATTERNS = new Map<string, RegExp>();
+
 function namesHost(text: string, name: string): boolean {
-  const n = name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  return new RegExp(`^${n}$|(?:://|@)${n}(?:[:/?]|$)|(?:^|[\\s,=;"'])${n}:\\d`).test(text);
+  if (!text.includes(name)) return false;
+  let pattern = HOST_PATTERNS.get(name);
+  if (!pattern) {
+    const n = name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    pattern = new RegExp(`^${n}$|(?:://|@)${n}(?:[:/?]|$)|(?:^|[\\s,=;"'])${n}:\\d`);
+    HOST_PATTERNS.set(name, pattern);
+  }
+  return pattern.test(text);
 }
 
 /** Services each service depends on: depends_on, links, and host names in its configuration. */

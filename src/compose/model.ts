@@ -1,5 +1,5 @@
-import { isAlias, isMap, isScalar, isSeq } from 'yaml';
-import type { Document, Node, Pair, YAMLMap, YAMLSeq } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, visit } from 'yaml';
+import type { Alias, Document, Node, Pair, YAMLMap, YAMLSeq } from 'yaml';
 import { MAX_ALIAS_COUNT, pairOf } from '../engine/index.js';
 import { profileFor } from '../../transforms/profiles/index.js';
 import type { MatchedProfile } from '../../transforms/profiles/index.js';
@@ -57,10 +57,8 @@ export function servicesOf(doc: Document.Parsed, file: string): ComposeService[]
   const root = doc.contents as YAMLMap;
   const services = root.get("services", true) as unknown as YAMLMap;
   const plain = (toPlain(services, doc) ?? {}) as Record<string, Record<string, unknown>>;
-  const legacy = services.items.some((p) => {
-    const v = toPlain(p.value, doc);
-    return isRecord(v) && ('mem_limit' in v || 'cpus' in v || 'pids_limit' in v || 'mem_reservation' in v);
-  });
+  // One conversion of the whole mapping: aliases resolve through one shared cache, not a walk each.
+  const legacy = Object.values(plain).some((v) => isRecord(v) && ('mem_limit' in v || 'cpus' in v || 'pids_limit' in v || 'mem_reservation' in v));
   const resolve = (name: string, seen: Set<string>): Record<string, unknown> => {
     const own = isRecord(plain[name]) ? plain[name] : {};
     const ext = own.extends;
@@ -97,13 +95,37 @@ export function servicesOf(doc: Document.Parsed, file: string): ComposeService[]
       if (!isScalar(item.key) || typeof item.key.value !== 'symbol') continue;
       const sources = isSeq(item.value) ? (item.value as YAMLSeq).items : [item.value];
       for (const src of sources) {
-        const target = isAlias(src) ? (src as { resolve(d: unknown): unknown }).resolve(doc) : undefined;
+        const target = isAlias(src) ? resolveAlias(doc, src as Alias) : undefined;
         const base = out.find((o) => o.node === target);
         if (base && base !== svc) base.mergedBy.push(svc);
       }
     }
   }
   return out;
+}
+
+const ANCHORS = new WeakMap<Document.Parsed, Map<string, Node[]>>();
+
+/**
+ * The node an alias points to: the last node with that anchor before it. The document's anchors
+ * are collected once (yaml's own `resolve` walks the whole document for every alias).
+ */
+export function resolveAlias(doc: Document.Parsed, alias: Alias): Node | undefined {
+  let anchors = ANCHORS.get(doc);
+  if (!anchors) {
+    anchors = new Map();
+    const found = anchors;
+    visit(doc, {
+      Node(_key, node) {
+        const name = (node as { anchor?: string }).anchor;
+        if (name && !isAlias(node)) found.set(name, [...(found.get(name) ?? []), node as Node]);
+      },
+    });
+    ANCHORS.set(doc, anchors);
+  }
+  const candidates = anchors.get(alias.source) ?? [];
+  const at = alias.range?.[0] ?? Infinity;
+  return [...candidates].reverse().find((n) => (n.range?.[0] ?? 0) < at) ?? candidates[candidates.length - 1];
 }
 
 /** The literal pair of a service key (merged keys are not literal). */

@@ -22,12 +22,13 @@ export function renderOps(src: ParsedSource, ops: readonly Op[]): TextEdit[] {
     switch (op.kind) {
       case 'ensure': {
         const keys = ensures.get(op.map) ?? new Map<string, unknown>();
-        keys.set(op.key, merge(keys.get(op.key), op.value));
+        // The first value is copied, later ones merged into it in place (no copy per op).
+        keys.set(op.key, keys.has(op.key) ? merge(keys.get(op.key), op.value) : structuredClone(op.value));
         ensures.set(op.map, keys);
         break;
       }
       case 'set-value':
-        setValues.set(op.pair, merge(setValues.get(op.pair), op.value));
+        setValues.set(op.pair, setValues.has(op.pair) ? merge(setValues.get(op.pair), op.value) : structuredClone(op.value));
         break;
       case 'replace':
         edits.push(r.at(op.node).replaceScalar(op.node as Scalar, op.value));
@@ -73,11 +74,11 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** Merges `b` into `a` (a value owned by the renderer, changed in place). */
 function merge(a: unknown, b: unknown): unknown {
   if (isPlainObject(a) && isPlainObject(b)) {
-    const out: Record<string, unknown> = { ...a };
-    for (const [k, v] of Object.entries(b)) out[k] = k in out ? merge(out[k], v) : v;
-    return out;
+    for (const [k, v] of Object.entries(b)) a[k] = k in a ? merge(a[k], v) : structuredClone(v);
+    return a;
   }
   if (Array.isArray(a) && Array.isArray(b)) return [...a, ...b.filter((x) => !a.some((y) => deepEqual(x, y)))];
   return b === undefined ? a : b;
