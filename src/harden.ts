@@ -8,7 +8,7 @@ import { composeExemptions, exemptionFor, kubernetesExemptions } from './exempti
 import type { ActiveExemption, InvalidExemption } from './exemptions.js';
 import type { ConfigExemption } from './config.js';
 import type { Flags, Level, Settings } from './settings.js';
-import type { Finding, ObjectRef, Report, Transform, TransformContext } from './types.js';
+import type { Finding, ObjectRef, Report, SiblingFile, Transform, TransformContext } from './types.js';
 
 /** Everything that decides what a run changes. */
 export interface HardenOptions {
@@ -19,6 +19,8 @@ export interface HardenOptions {
   flags?: Flags;
   /** The input is a file whose folder can take generated files. */
   hasFolder?: boolean;
+  /** Reads files next to the input (see TransformContext.sibling). */
+  sibling?: (path: string) => SiblingFile | undefined;
   /** Exemptions from the config file. */
   exemptions?: ConfigExemption[];
   /** Keep each first-pass fix as text edits of the input (for SARIF). */
@@ -236,6 +238,7 @@ function contextFor(
     settings: options.settings,
     flags: options.flags ?? {},
     hasFolder: options.hasFolder ?? false,
+    sibling: (path) => options.sibling?.(path),
     file,
     report(report: Report) {
       const offset = report.at?.range?.[0] ?? fallback.range?.[0] ?? 0;

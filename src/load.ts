@@ -169,3 +169,23 @@ export function isTemplated(text: string): boolean {
   if (!text.includes('{{')) return false;
   return /^[ \t]*(- )?\{\{/m.test(text) || /:[ \t]+\{\{/.test(text) || /^[ \t]*-[ \t]+\{\{/m.test(text);
 }
+
+/**
+ * Reads files next to an input for transforms that must know what is already there (a
+ * project's `.env`): the text and whether a .gitignore of that folder or above ignores it.
+ */
+export function siblingReader(folder: string): (path: string) => { text: string; ignored: boolean } | undefined {
+  return (path) => {
+    const abs = join(folder, path);
+    let text: string;
+    try {
+      if (!statSync(abs).isFile()) return undefined;
+      text = readFileSync(abs, 'utf8');
+    } catch {
+      return undefined;
+    }
+    const own = IgnoreLayer.read(folder);
+    const layers = [...ancestorIgnoreLayers(folder), ...(own ? [own] : [])];
+    return { text, ignored: isIgnored(layers, abs, false) };
+  };
+}

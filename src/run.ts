@@ -1,5 +1,5 @@
 import { hardenText } from './harden.js';
-import { isTemplated } from './load.js';
+import { isTemplated, siblingReader } from './load.js';
 import type { Flags, Level, Settings } from './settings.js';
 import type { Finding, Transform } from './types.js';
 import type { ConfigExemption } from './config.js';
@@ -60,8 +60,12 @@ export function splitIds(values: readonly string[] | undefined): string[] {
   return (values ?? []).flatMap((v) => v.split(',')).map((v) => v.trim()).filter(Boolean);
 }
 
-/** Hardens the text of one input. Never throws for bad input: errors are outcomes. */
-export function processText(display: string, text: string, options: RunOptions, hasFolder = false): Outcome {
+/**
+ * Hardens the text of one input. Never throws for bad input: errors are outcomes. `folder` is
+ * the input's folder (generated files go there; transforms may read what it holds), `true`
+ * for a folder that is not on disk (tests), absent for stdin.
+ */
+export function processText(display: string, text: string, options: RunOptions, folder?: string | boolean): Outcome {
   const base = { display, input: text, output: text, changes: [], remaining: [], manifest: false, files: [], documents: [], secrets: [], suppressed: [] };
   if (isTemplated(text)) {
     return { ...base, status: 'skipped', message: 'skipped: a template (render it first, e.g. helm template | cuirass -)' };
@@ -69,7 +73,8 @@ export function processText(display: string, text: string, options: RunOptions, 
   const json = /\.json$/i.test(display) || /^\uFEFF?\s*[{[]/.test(text);
   let result;
   try {
-    result = hardenText(text, { ...options, hasFolder }, { json, file: display });
+    const sibling = typeof folder === 'string' ? siblingReader(folder) : undefined;
+    result = hardenText(text, { ...options, hasFolder: Boolean(folder), sibling }, { json, file: display });
   } catch (e) {
     return { ...base, status: 'error', line: 1, col: 1, message: `internal error: ${(e as Error).message}` };
   }

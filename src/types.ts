@@ -63,6 +63,13 @@ export interface ObjectRef {
   apiVersion?: string;
 }
 
+/** A file that already exists next to an input. */
+export interface SiblingFile {
+  text: string;
+  /** A .gitignore of its folder or above (inside the repository) ignores it. */
+  ignored: boolean;
+}
+
 /** What a transform receives besides the model. */
 export interface TransformContext {
   level: Level;
@@ -70,6 +77,11 @@ export interface TransformContext {
   flags: Flags;
   /** The input has a folder to put generated files in (not stdin). */
   hasFolder: boolean;
+  /**
+   * A file next to the input (path relative to its folder): its text and whether git ignores
+   * it, or undefined when it does not exist (always for stdin). Read-only.
+   */
+  sibling(path: string): SiblingFile | undefined;
   /** File name of the input ('' for stdin), for naming generated files. */
   file: string;
   report(report: Report): void;

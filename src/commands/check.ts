@@ -50,7 +50,7 @@ export async function runCheck(paths: string[], opts: CheckOptions, version: str
       const o: Outcome =
         'error' in read
           ? { display: file.display, status: 'error', input: '', output: '', changes: [], remaining: [], message: read.error, line: 1, col: 1, manifest: false, files: [], documents: [], secrets: [], suppressed: [] }
-          : processText(file.display, read.text, options, true);
+          : processText(file.display, read.text, options, dirname(file.path));
       outcomes.push({ o, dir: dirname(file.path) });
     }
     if (!failed && outcomes.every(({ o }) => !o.manifest && o.status !== 'error')) {

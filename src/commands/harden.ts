@@ -132,7 +132,7 @@ export async function runHarden(paths: string[], opts: CliOptions, version = '0.
   files.forEach((file: InputFile, i: number) => {
     if (progress) err(`\r[${i + 1}/${files.length}] ${file.display}`.slice(0, 100).padEnd(100));
     const read = readInput(file.path);
-    const o = 'error' in read ? errorOutcome(file.display, read.error) : processText(file.display, read.text, options, true);
+    const o = 'error' in read ? errorOutcome(file.display, read.error) : processText(file.display, read.text, options, dirname(file.path));
     outcomes.push({ o, file });
     if (o.status === 'error') {
       failed = true;

@@ -24,7 +24,7 @@ export function runInit(paths: string[], opts: { force?: boolean }): number {
   for (const file of discover(paths.length ? paths : ['.']).files) {
     const read = readInput(file.path);
     if ('error' in read) continue;
-    const o = processText(file.display, read.text, options, true);
+    const o = processText(file.display, read.text, options, dirname(file.path));
     for (const f of o.remaining as Finding[]) {
       if (f.transform === 'exemptions' || !f.object) continue;
       const match: Record<string, string> =
