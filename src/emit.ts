@@ -55,13 +55,16 @@ export function writeGenerated(folder: string, files: readonly SideFile[], docs:
       mkdirSync(dir, { recursive: true, mode: file.dirMode ?? 0o755 });
       if (file.dirMode !== undefined) chmodSync(dir, file.dirMode);
     }
-    writeAtomic(path, sideFileContent(path, file), undefined, file.mode);
+    // A file that gains a secret loses the group/other bits its new-file mode would not grant
+    // (a committed 0644 .env becomes 0600), before the secret is written into it.
+    writeAtomic(path, sideFileContent(path, file), undefined, file.mode, file.secret ? ~file.mode & 0o077 : 0);
   }
   const bySidecar = new Map<string, GeneratedDoc[]>();
   for (const d of docs) bySidecar.set(d.file, [...(bySidecar.get(d.file) ?? []), d]);
   for (const [file, group] of bySidecar) {
     const path = join(folder, file);
     const existing = existsSync(path) ? readFileSync(path, 'utf8') : undefined;
-    writeAtomic(path, sidecarContent(existing, group), undefined, group.some((d) => d.secret) ? 0o600 : 0o644);
+    const secret = group.some((d) => d.secret);
+    writeAtomic(path, sidecarContent(existing, group), undefined, secret ? 0o600 : 0o644, secret ? 0o077 : 0);
   }
 }

@@ -4,11 +4,11 @@ import { randomBytes } from 'node:crypto';
 
 /**
  * Replaces `path` with `text` atomically: a temporary file in the same folder, flushed, given
- * the original mode (`newMode` for a new file; never wider than 0600 until complete), then
+ * the original mode (`newMode` for a new file) minus `clearBits` (never wider than 0600 until complete), then
  * renamed over the target. A symlink is written through to its target,
  * and only when that target stays inside `root`.
  */
-export function writeAtomic(path: string, text: string, root?: string, newMode = 0o644): void {
+export function writeAtomic(path: string, text: string, root?: string, newMode = 0o644, clearBits = 0): void {
   let target = path;
   try {
     target = realpathSync(path);
@@ -27,7 +27,7 @@ export function writeAtomic(path: string, text: string, root?: string, newMode =
   } catch {
     mode = undefined;
   }
-  const finalMode = mode ?? newMode;
+  const finalMode = (mode ?? newMode) & ~clearBits;
   const dir = dirname(target);
   mkdirSync(dir, { recursive: true });
   const temp = join(dir, `.${basename(target)}.cuirass-${randomBytes(6).toString('hex')}.tmp`);

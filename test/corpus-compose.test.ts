@@ -151,6 +151,23 @@ function names(v: unknown): string[] {
  * networks, add secrets and env files, and move a literal variable to a secret (`NAME_FILE`)
  * or to a new env file that holds `NAME=`. Nothing that was there may disappear.
  */
+/** NAME -> value of a project `.env` written as NAME='value' or NAME="value" lines. */
+function dotenv(dir: string): Map<string, string> {
+  const p = join(dir, '.env');
+  const vars = new Map<string, string>();
+  if (!existsSync(p)) return vars;
+  for (const line of readFileSync(p, 'utf8').split(/\r?\n/)) {
+    const m = /^([A-Za-z_][A-Za-z0-9_]*)=(?:'([^']*)'|"((?:[^"\\]|\\.)*)")$/.exec(line);
+    if (m) vars.set(m[1], m[2] ?? m[3].replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c)).replace(/\$\$/g, '$'));
+  }
+  return vars;
+}
+
+/** `${NAME:?msg}` replaced from `vars`, as written in the file (other `$` left alone). */
+function interpolate(value: string, vars: Map<string, string>): string {
+  return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*):\?[^}]*\}/g, (m, name: string) => vars.get(name)?.replace(/\$/g, '$$$$') ?? m);
+}
+
 function movedProblems(file: string, name: string, before: Obj, after: Obj): string[] {
   const problems: string[] = [];
   const where = `${file} service "${name}"`;
@@ -176,7 +193,9 @@ function movedProblems(file: string, name: string, before: Obj, after: Obj): str
     if (envAfter.has(k) && isDeepStrictEqual(envAfter.get(k), v)) continue;
     const toFile = envAfter.has(`${k}_FILE`) && !envBefore.has(`${k}_FILE`);
     const toEnvFile = !envAfter.has(k) && envFileText.some((t) => t.split(/\r?\n/).some((l) => l.startsWith(`${k}=`)));
-    if (!toFile && !toEnvFile) problems.push(`${where}: environment ${k} changed or dropped`);
+    // A connection string keeps its shape and reads its password from the project's .env.
+    const interpolated = envAfter.has(k) && typeof v === 'string' && interpolate(String(envAfter.get(k)), dotenv(dirname(file))) === v;
+    if (!toFile && !toEnvFile && !interpolated) problems.push(`${where}: environment ${k} changed or dropped`);
   }
   for (const k of envAfter.keys()) {
     if (!envBefore.has(k) && !(k.endsWith('_FILE') && envBefore.has(k.slice(0, -5)))) problems.push(`${where}: environment ${k} appeared`);

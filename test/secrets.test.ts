@@ -83,6 +83,7 @@ describe('secrets-from-env on Compose', () => {
   app:
     image: shop/app:1.0
     environment:
+      - DATABASE_URL=postgres://shop:\${APP_DATABASE_URL_PASSWORD:?set it in .env}@db:5432/shop
       - LOG_LEVEL=info
     env_file:
       - secrets/app.env
@@ -100,9 +101,12 @@ secrets:
     expect(byPath['secrets/db_postgres_password'].mode).toBe(0o444);
     expect(byPath['secrets/db_postgres_password'].dirMode).toBe(0o700);
     const env = Object.fromEntries(byPath['secrets/app.env'].content.trim().split('\n').map(readEnvLine));
-    expect(env).toEqual({ DATABASE_URL: 'postgres://shop:hunter2@db:5432/shop', API_TOKEN: 'tok_abcdef123456' });
+    expect(env).toEqual({ API_TOKEN: 'tok_abcdef123456' });
     expect(byPath['secrets/app.env'].mode).toBe(0o600);
-    expect(byPath['.gitignore'].content).toBe('/secrets/\n');
+    // The connection string keeps its shape; its password goes to the project's .env.
+    expect(Object.fromEntries(byPath['.env'].content.trim().split('\n').map(readEnvLine))).toEqual({ APP_DATABASE_URL_PASSWORD: 'hunter2' });
+    expect(byPath['.env'].mode).toBe(0o600);
+    expect(byPath['.gitignore'].content).toBe('/secrets/\n/.env\n');
   });
   it('reports the values for redaction and never in messages', () => {
     expect(r.secrets).toEqual(expect.arrayContaining(['s3cr3t-Pa$word', 'postgres://shop:hunter2@db:5432/shop', 'tok_abcdef123456']));
@@ -200,5 +204,140 @@ spec:
     const obj = parse(r.output);
     const env = obj.spec.template.spec.containers[0].env.map((e: { name: string }) => e.name);
     expect(env).toEqual(['LOG_LEVEL', 'STRIPE_API_KEY', 'REF']);
+  });
+});
+
+/**
+ * What a container sees for `value:` given the variables defined before it, the way the
+ * kubelet expands it: `$(NAME)` of a known variable is replaced, `$$` is a `$`.
+ */
+function expandKubernetes(value: string, vars: Record<string, string>): string {
+  return value.replace(/\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)/g, (m, name?: string) => (m === '$$' ? '$' : name && name in vars ? vars[name] : m));
+}
+
+/** Compose interpolation of `${NAME}`, `${NAME:?msg}` from `vars`, and `$$` → `$`. */
+function interpolateCompose(value: string, vars: Record<string, string>): string {
+  return value.replace(/\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?\?[^}]*)?\}/g, (m, name?: string) => {
+    if (m === '$$') return '$';
+    if (!name || !(name in vars)) throw new Error(`${name} is not set`);
+    return vars[name];
+  });
+}
+
+const K8S_URLS = `apiVersion: v1
+kind: Pod
+metadata:
+  name: report
+spec:
+  containers:
+    - name: app
+      image: example/report:3
+      env:
+        - name: MODE
+          value: batch
+        # connection to the warehouse
+        - name: WAREHOUSE_URL
+          value: "postgres://report:w4re$$house@dw:5432/dw"
+        - name: AFTER
+          value: $(WAREHOUSE_URL)/extra
+`;
+
+describe('connection strings keep their shape (Kubernetes)', () => {
+  const r = hardenText(K8S_URLS, only('secrets-from-env'), { file: 'pod.yaml' });
+  const secret = r.documents[0].object as { stringData: Record<string, string> };
+  it('defines the password just before the string, which refers to it', () => {
+    expect(r.output).toBe(`apiVersion: v1
+kind: Pod
+metadata:
+  name: report
+spec:
+  containers:
+    - name: app
+      image: example/report:3
+      env:
+        - name: MODE
+          value: batch
+        - name: WAREHOUSE_URL_PASSWORD
+          valueFrom:
+            secretKeyRef:
+              name: report-env-secrets
+              key: WAREHOUSE_URL_PASSWORD
+        # connection to the warehouse
+        - name: WAREHOUSE_URL
+          value: "postgres://report:$(WAREHOUSE_URL_PASSWORD)@dw:5432/dw"
+        - name: AFTER
+          value: $(WAREHOUSE_URL)/extra
+`);
+    expect(r.output).not.toContain('w4re');
+  });
+  it('the container sees exactly the values it saw before', () => {
+    const seen = (text: string, secrets: Record<string, string>) => {
+      const env = parse(text).spec.containers[0].env as { name: string; value?: string; valueFrom?: { secretKeyRef: { key: string } } }[];
+      const vars: Record<string, string> = {};
+      for (const e of env) vars[e.name] = e.valueFrom ? secrets[e.valueFrom.secretKeyRef.key] : expandKubernetes(e.value ?? '', vars);
+      return vars;
+    };
+    const before = seen(K8S_URLS, {});
+    const after = seen(r.output, secret.stringData);
+    expect(before.WAREHOUSE_URL).toBe('postgres://report:w4re$house@dw:5432/dw');
+    expect(after.WAREHOUSE_URL).toBe(before.WAREHOUSE_URL);
+    expect(after.AFTER).toBe(before.AFTER);
+    expect(secret.stringData).toEqual({ WAREHOUSE_URL_PASSWORD: 'w4re$house' });
+  });
+  it('redacts the password, and the whole string, everywhere', () => {
+    expect(r.secrets).toEqual(expect.arrayContaining(['w4re$house', 'w4re$$house', 'postgres://report:w4re$$house@dw:5432/dw']));
+    for (const c of r.changes) expect(c.message).not.toContain('w4re');
+    expect(r.changes[0].message).toContain('refers to it as $(WAREHOUSE_URL_PASSWORD)');
+  });
+  it('a second run changes nothing', () => {
+    const again = hardenText(r.output, only('secrets-from-env'), { file: 'pod.yaml' });
+    expect(again.output).toBe(r.output);
+    expect(again.changes).toEqual([]);
+    expect(again.documents).toEqual([]);
+  });
+});
+
+const COMPOSE_URL = `services:
+  api:
+    image: example/api:1
+    environment:
+      DATABASE_URL: postgres://api:p4$$word@db:5432/api
+`;
+
+describe('connection strings keep their shape (Compose)', () => {
+  const withDotenv = (dotenv: { text: string; ignored: boolean } | undefined) =>
+    hardenText(COMPOSE_URL, { ...only('secrets-from-env'), sibling: (p) => (p === '.env' ? dotenv : undefined) }, { file: 'compose.yaml' });
+  it('moves the password to a new .env and interpolates it', () => {
+    const r = withDotenv(undefined);
+    expect(r.output).toBe(COMPOSE_URL.replace('p4$$word', '${API_DATABASE_URL_PASSWORD:?set it in .env}'));
+    const byPath = Object.fromEntries(r.files.map((f) => [f.path, f]));
+    const vars = Object.fromEntries(byPath['.env'].content.trim().split('\n').map(readEnvLine));
+    expect(vars).toEqual({ API_DATABASE_URL_PASSWORD: 'p4$word' });
+    expect(byPath['.env']).toMatchObject({ mode: 0o600, merge: 'env', secret: true });
+    expect(byPath['.gitignore'].content).toBe('/.env\n');
+    // What the container sees is unchanged.
+    const before = interpolateCompose(parse(COMPOSE_URL).services.api.environment.DATABASE_URL, {});
+    expect(interpolateCompose(parse(r.output).services.api.environment.DATABASE_URL, vars)).toBe(before);
+    expect(r.changes[0].message).not.toContain('p4');
+  });
+  it('adds to a git-ignored .env without touching .gitignore', () => {
+    const r = withDotenv({ text: 'TZ=UTC\n', ignored: true });
+    expect(r.files.map((f) => f.path)).toEqual(['.env']);
+    expect(r.output).toContain('${API_DATABASE_URL_PASSWORD:?set it in .env}');
+  });
+  it('never puts a password into a .env that git tracks: the whole variable moves instead', () => {
+    const r = withDotenv({ text: 'TZ=UTC\n', ignored: false });
+    expect(r.files.map((f) => f.path).sort()).toEqual(['.gitignore', 'secrets/api.env']);
+    expect(r.output).not.toContain('DATABASE_URL');
+    expect(r.changes[0].message).toContain('.env exists and git does not ignore it');
+  });
+  it('never overwrites a variable the .env already defines', () => {
+    const r = withDotenv({ text: "API_DATABASE_URL_PASSWORD='other'\n", ignored: true });
+    expect(r.files.map((f) => f.path).sort()).toEqual(['.gitignore', 'secrets/api.env']);
+    expect(r.changes[0].message).toContain('.env already defines API_DATABASE_URL_PASSWORD');
+  });
+  it('reuses the line a previous run wrote', () => {
+    const r = withDotenv({ text: "API_DATABASE_URL_PASSWORD='p4$word'\n", ignored: true });
+    expect(r.output).toContain('${API_DATABASE_URL_PASSWORD:?set it in .env}');
   });
 });

@@ -3,6 +3,35 @@
 /** `scheme://user:password@host`: a URL with a password in it. */
 const CREDENTIAL_URL = /^[a-z][a-z0-9+.-]*:\/\/[^\s:/@]*:([^\s@/]+)@[^\s]+$/i;
 
+/** A connection string cut around its password: `before + password + after` is the whole text. */
+export interface CredentialUrl {
+  before: string;
+  password: string;
+  after: string;
+}
+
+/** The parts of `scheme://user:password@host…`, or undefined for anything else. */
+export function splitCredentialUrl(text: string): CredentialUrl | undefined {
+  if (!CREDENTIAL_URL.test(text)) return undefined;
+  const userEnd = text.indexOf(':', text.indexOf('://') + 3);
+  const at = text.indexOf('@', userEnd);
+  return { before: text.slice(0, userEnd + 1), password: text.slice(userEnd + 1, at), after: text.slice(at) };
+}
+
+/** The value Kubernetes gives a container for a `value:` without `$(VAR)` references. */
+export function kubernetesValue(raw: string): string {
+  return raw.replace(/\$\$/g, '$');
+}
+
+/** An environment variable name made from parts: (web, DATABASE_URL) → WEB_DATABASE_URL. */
+export function envName(...parts: string[]): string {
+  return parts
+    .join('_')
+    .toUpperCase()
+    .replace(/[^A-Z0-9_]+/g, '_')
+    .replace(/^[0-9_]+/, '');
+}
+
 /** Name parts that mark a setting about a secret rather than the secret itself. */
 const NOT_A_SECRET = /(_FILE|_PATH|_DIR|_TTL|_EXPIRY|_EXPIRES|_EXPIRATION|_TIMEOUT|_LENGTH|_SIZE|_NAME|_ENABLED|_REF|_ARN|_ID|_TYPE|_HEADER|_ALGORITHM|_FORMAT)$/i;
 

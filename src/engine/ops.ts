@@ -12,7 +12,8 @@ export type Op =
   | { kind: 'replace'; node: Node; value: unknown }
   | { kind: 'remove'; map: YAMLMap; pair: Pair }
   | { kind: 'remove-item'; seq: YAMLSeq; item: Node }
-  | { kind: 'append'; seq: YAMLSeq; value: unknown };
+  | { kind: 'append'; seq: YAMLSeq; value: unknown }
+  | { kind: 'insert-before'; seq: YAMLSeq; item: Node; value: unknown };
 
 /** Key of a pair as a string, or undefined for complex keys. */
 export function keyOf(pair: Pair): string | undefined {
@@ -132,6 +133,17 @@ export class Fix {
       return this;
     }
     this.ops.push({ kind: 'append', seq: node as YAMLSeq, value });
+    return this;
+  }
+
+  /**
+   * Inserts `value` into a sequence just before `item` (an env var that a later one refers to
+   * as `$(NAME)` must come first).
+   */
+  insertBefore(seq: YAMLSeq, item: Node, value: unknown): this {
+    if (anchored(seq)) return this.refuse(shared(seq));
+    if (!seq.items.includes(item)) return this.refuse('the item is not in that list');
+    this.ops.push({ kind: 'insert-before', seq, item, value });
     return this;
   }
 

@@ -17,6 +17,7 @@ export function renderOps(src: ParsedSource, ops: readonly Op[]): TextEdit[] {
   const removes = new Map<YAMLMap, Set<Pair>>();
   const removeItems = new Map<YAMLSeq, Set<Node>>();
   const appends = new Map<YAMLSeq, unknown[]>();
+  const inserts = new Map<Node, { seq: YAMLSeq; values: unknown[] }>();
   const edits: TextEdit[] = [];
   for (const op of ops) {
     switch (op.kind) {
@@ -45,6 +46,12 @@ export function renderOps(src: ParsedSource, ops: readonly Op[]): TextEdit[] {
         appends.set(op.seq, list);
         break;
       }
+      case 'insert-before': {
+        const entry = inserts.get(op.item) ?? { seq: op.seq, values: [] };
+        if (!entry.values.some((v) => deepEqual(v, op.value))) entry.values.push(structuredClone(op.value));
+        inserts.set(op.item, entry);
+        break;
+      }
     }
   }
   // A collection being emptied is rewritten as `{}`/`[]`; additions to it wait for the next pass.
@@ -61,6 +68,7 @@ export function renderOps(src: ParsedSource, ops: readonly Op[]): TextEdit[] {
   for (const [map, pairs] of removes) edits.push(...r.at(map).removePairs(map, pairs));
   for (const [seq, items] of removeItems) edits.push(...r.at(seq).removeItems(seq, items));
   for (const [seq, values] of appends) edits.push(...[r.at(seq).appendItems(seq, values)].flat());
+  for (const [item, { seq, values }] of inserts) edits.push(r.at(seq).insertItemsBefore(seq, item, values));
   return edits;
 }
 
@@ -265,6 +273,42 @@ class Renderer {
     const nl = this.nl();
     const body = values.map((v, i) => (i === 0 ? '' : ' '.repeat(dashCol)) + this.blockItem(v, dashCol, gap)).join(nl);
     return { start: dash, end, text: body + this.eolOf(end) };
+  }
+
+  /** New items just before `item`, in the layout of the sequence. */
+  insertItemsBefore(seq: YAMLSeq, item: Node, values: unknown[]): TextEdit {
+    const start = item.range![0];
+    if (seq.flow) {
+      const items = seq.items as Node[];
+      const multiline = items.length > 1 && this.text.slice(items[0].range![0], items[items.length - 1].range![0]).includes('\n');
+      const col = columnAt(this.text, start);
+      const one = (v: unknown) => (this.style.json && multiline && this.isComposite(v) ? this.jsonBlock(v, col) : this.flow(v, true));
+      const sep = multiline ? `,${this.nl()}${' '.repeat(col)}` : ', ';
+      return { start, end: start, text: values.map((v) => one(v) + sep).join('') };
+    }
+    const dash = dashBefore(this.text, start);
+    const dashCol = columnAt(this.text, dash);
+    const gap = this.gapOf(dash, item);
+    const at = this.lineStart(dash);
+    const nl = this.nl();
+    if (this.text.slice(at, dash).trim()) {
+      // `- - item`: the dash shares its line with an outer one; the new items go right there.
+      return { start: dash, end: dash, text: values.map((v) => this.blockItem(v, dashCol, gap) + nl + ' '.repeat(dashCol)).join('') };
+    }
+    // Next to a one-line `- {name: X, value: y}` item, the new ones are written the same way.
+    const oneLine = (isMap(item) || isSeq(item)) && item.flow && !this.text.slice(start, item.range![1]).includes('\n');
+    const line = (v: unknown) => (oneLine ? `-${' '.repeat(Math.max(1, gap - 1))}${this.flow(v)}` : this.blockItem(v, dashCol, gap));
+    const body = values.map((v) => ' '.repeat(dashCol) + line(v) + nl).join('');
+    // Comment lines just above the item, at its indentation, are about it: they stay with it.
+    let start0 = at;
+    while (start0 > 0) {
+      const prev = this.lineStart(start0 - 1);
+      const line = this.text.slice(prev, start0).replace(/\r?\n$/, '');
+      if (!line.trimStart().startsWith('#') || columnAt(this.text, prev + line.length - line.trimStart().length) !== dashCol) break;
+      start0 = prev;
+    }
+    // After whatever the item before this one gains at the end of its last line.
+    return { start: start0, end: start0, text: body, rank: 1 };
   }
 
   appendItems(seq: YAMLSeq, values: unknown[]): TextEdit | TextEdit[] {
