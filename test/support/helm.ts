@@ -12,6 +12,7 @@
  * file and renames it into place, so nobody ever runs a half-written binary.
  */
 import { spawnSync } from 'node:child_process';
+import { createServer } from 'node:http';
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -165,4 +166,90 @@ export function helmVersion(path: string): string {
   const r = spawnSync(path, ['version', '--short'], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`${path} version failed: ${r.stderr}`);
   return r.stdout.trim();
+}
+
+/**
+ * The environment for a Helm run: Helm's own folders under `home` (so nothing is read from or
+ * written to the user's), `KUBECONFIG` as given (a missing file when omitted), and no `npm_*`
+ * variables from the `npm test` that started vitest, so that an `npx` inside a post-renderer
+ * resolves packages from its own working directory, as it does for a user.
+ */
+export function helmEnv(home: string, kubeconfig = join(home, 'no-kubeconfig')): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) if (!/^npm_/i.test(key)) env[key] = value;
+  return {
+    ...env,
+    HELM_CACHE_HOME: join(home, 'cache'),
+    HELM_CONFIG_HOME: join(home, 'config'),
+    HELM_DATA_HOME: join(home, 'data'),
+    KUBECONFIG: kubeconfig,
+  };
+}
+
+/** A running stub API server; `requests` lists `METHOD path` of every request it answered. */
+export interface StubCluster {
+  kubeconfig: string;
+  requests: string[];
+  close(): Promise<void>;
+}
+
+/**
+ * A Kubernetes API server that only answers discovery (`/version`, `/api`, `/apis`, the
+ * resource lists of v1, apps/v1 and networking.k8s.io/v1) and says 404 to everything else.
+ *
+ * Helm 3.17 contacts the cluster even for `helm install --dry-run=client` (helm/helm#13144):
+ * it checks that the cluster is reachable, maps every kind through discovery and looks up
+ * whether each object exists. That is all this stub serves, so `helm install --dry-run=client
+ * --disable-openapi-validation` runs offline; it accepts no writes.
+ */
+export async function startStubCluster(dir: string): Promise<StubCluster> {
+  const resources = (groupVersion: string, list: [string, string, boolean][]) => ({
+    kind: 'APIResourceList',
+    apiVersion: 'v1',
+    groupVersion,
+    resources: list.map(([name, kind, namespaced]) => ({ name, singularName: '', namespaced, kind, verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'] })),
+  });
+  const groups: Record<string, ReturnType<typeof resources>> = {
+    '/api/v1': resources('v1', [['configmaps', 'ConfigMap', true], ['pods', 'Pod', true], ['secrets', 'Secret', true], ['services', 'Service', true], ['serviceaccounts', 'ServiceAccount', true], ['namespaces', 'Namespace', false]]),
+    '/apis/apps/v1': resources('apps/v1', [['deployments', 'Deployment', true], ['statefulsets', 'StatefulSet', true], ['daemonsets', 'DaemonSet', true]]),
+    '/apis/networking.k8s.io/v1': resources('networking.k8s.io/v1', [['networkpolicies', 'NetworkPolicy', true]]),
+  };
+  const requests: string[] = [];
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '').split('?')[0];
+    requests.push(`${req.method} ${path}`);
+    res.setHeader('content-type', 'application/json');
+    const send = (body: unknown, status = 200) => {
+      res.statusCode = status;
+      res.end(JSON.stringify(body));
+    };
+    if (req.method !== 'GET') return send({ kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'MethodNotAllowed', code: 405 }, 405);
+    if (path === '/version') return send({ major: '1', minor: '32', gitVersion: 'v1.32.0', platform: 'linux/amd64' });
+    if (path === '/api') return send({ kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [] });
+    if (path === '/apis') {
+      return send({
+        kind: 'APIGroupList',
+        apiVersion: 'v1',
+        groups: Object.values(groups).filter((g) => g.groupVersion.includes('/')).map((g) => {
+          const [name, version] = g.groupVersion.split('/');
+          return { name, versions: [{ groupVersion: g.groupVersion, version }], preferredVersion: { groupVersion: g.groupVersion, version } };
+        }),
+      });
+    }
+    if (groups[path]) return send(groups[path]);
+    return send({ kind: 'Status', apiVersion: 'v1', status: 'Failure', reason: 'NotFound', code: 404 }, 404);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  const kubeconfig = join(dir, 'stub-kubeconfig.yaml');
+  writeFileSync(kubeconfig, [
+    'apiVersion: v1',
+    'kind: Config',
+    `clusters: [{name: stub, cluster: {server: "http://127.0.0.1:${port}"}}]`,
+    'contexts: [{name: stub, context: {cluster: stub, user: stub, namespace: default}}]',
+    'users: [{name: stub, user: {}}]',
+    'current-context: stub',
+    '',
+  ].join('\n'), { mode: 0o600 });
+  return { kubeconfig, requests, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
 }
