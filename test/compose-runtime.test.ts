@@ -66,6 +66,9 @@ const STACKS: Record<string, Record<string, string>> = {
   'connection strings, a _FILE secret and an env file': {
     'compose.yaml': readFileSync(join(ROOT, 'fixtures/secrets-from-env/compose-connection-string.in.yaml'), 'utf8'),
   },
+  'values shared through anchors, aliases and merge keys': {
+    'compose.yaml': readFileSync(join(ROOT, 'fixtures/secrets-from-env/compose-anchored-env.in.yaml'), 'utf8'),
+  },
   'passwords by name, $$ escapes, list and map': {
     'compose.yaml': `services:
   db:

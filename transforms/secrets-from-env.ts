@@ -1,5 +1,6 @@
-import { isMap, isScalar, isSeq } from 'yaml';
-import type { Node, Pair, YAMLMap } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq } from 'yaml';
+import type { Alias, Document, Node, Pair, YAMLMap, YAMLSeq } from 'yaml';
+import { resolveAlias } from '../src/compose/model.js';
 import type { Transform, TransformContext } from '../src/types.js';
 import type { Fix } from '../src/engine/index.js';
 import { pairOf } from '../src/engine/index.js';
@@ -21,56 +22,126 @@ function ignore(f: Fix, line: string): void {
   f.writeFile({ path: GITIGNORE, content: `${line}\n`, mode: 0o644, merge: 'lines', secret: false });
 }
 
-/** One literal variable of a Compose service's own `environment`. */
+/** One literal variable of the environment a Compose service gets. */
 interface ComposeEnv {
   name: string;
   raw: string;
   /** List item (`- NAME=value`) or mapping pair (`NAME: value`). */
   item?: Node;
   pair?: Pair;
+  /** The scalar that holds the value (the item itself for `NAME=value`). */
+  value: Node;
+  /**
+   * Set when the value lives where other services can reach it (an anchored mapping, list or
+   * scalar): the anchor's name. Such a value is changed in place, for every service at once.
+   */
+  shared?: string;
+  /** The anchor is on the value itself (`&token value`), not on the mapping or list holding it. */
+  sharedScalar?: boolean;
 }
 
-function composeEnv(svc: ComposeService): { entries: ComposeEnv[]; literal: boolean } {
-  const node = pairOf(svc.node, 'environment')?.value;
+/** The YAML merge sources of a mapping (`<<: *a` or `<<: [*a, *b]`), first one first. */
+function mergeSources(map: YAMLMap, doc: Document.Parsed): { node: Node; anchor: string }[] {
+  const out: { node: Node; anchor: string }[] = [];
+  for (const pair of map.items as Pair[]) {
+    if (!isScalar(pair.key) || (typeof pair.key.value !== 'symbol' && pair.key.value !== '<<')) continue;
+    for (const src of isSeq(pair.value) ? (pair.value as YAMLSeq).items : [pair.value]) {
+      if (isAlias(src)) {
+        const target = resolveAlias(doc, src as Alias);
+        if (target) out.push({ node: target, anchor: (src as Alias).source });
+      } else if (isMap(src)) {
+        // `<<: &defaults {...}` written in place: shared with whoever aliases it later.
+        out.push({ node: src as Node, anchor: (src as { anchor?: string }).anchor ?? 'merged' });
+      }
+    }
+  }
+  return out;
+}
+
+function isMergeKey(pair: Pair): boolean {
+  return isScalar(pair.key) && (typeof pair.key.value === 'symbol' || pair.key.value === '<<');
+}
+
+/** The literal variables of an environment list or mapping, merged ones included (own keys win). */
+function envEntries(node: Node, doc: Document.Parsed, shared: string | undefined): ComposeEnv[] {
+  const anchor = shared ?? (node as { anchor?: string }).anchor;
+  const scalarOf = (value: unknown): { node: Node; shared?: string; sharedScalar?: boolean } | undefined => {
+    if (isAlias(value)) {
+      const target = resolveAlias(doc, value as Alias);
+      return isScalar(target) ? { node: target, shared: (value as Alias).source, sharedScalar: true } : undefined;
+    }
+    if (!isScalar(value)) return undefined;
+    const own = (value as { anchor?: string }).anchor;
+    return { node: value as Node, shared: own ?? anchor, sharedScalar: Boolean(own) };
+  };
   if (isSeq(node)) {
-    const entries = node.items.filter(isScalar).flatMap((item) => {
-      const text = String(item.value ?? '');
+    return node.items.flatMap((item) => {
+      const s = scalarOf(item);
+      const text = s ? String((s.node as { value?: unknown }).value ?? '') : '';
       const eq = text.indexOf('=');
-      return eq > 0 ? [{ name: text.slice(0, eq), raw: text.slice(eq + 1), item: item as Node }] : [];
+      return s && eq > 0 ? [{ name: text.slice(0, eq), raw: text.slice(eq + 1), item: s.node, value: s.node, shared: s.shared, sharedScalar: s.sharedScalar }] : [];
     });
-    return { entries, literal: true };
   }
-  if (isMap(node)) {
-    const entries = (node.items as Pair[]).flatMap((pair) => {
-      if (!isScalar(pair.key) || !isScalar(pair.value) || pair.value.value == null) return [];
-      return [{ name: String(pair.key.value), raw: String(pair.value.value), pair }];
-    });
-    return { entries, literal: true };
+  if (!isMap(node)) return [];
+  const own = (node.items as Pair[]).filter((p) => !isMergeKey(p)).flatMap((pair): ComposeEnv[] => {
+    const s = scalarOf(pair.value);
+    if (!isScalar(pair.key) || !s || (s.node as { value?: unknown }).value == null) return [];
+    return [{ name: String(pair.key.value), raw: String((s.node as { value?: unknown }).value), pair, value: s.node, shared: s.shared, sharedScalar: s.sharedScalar }];
+  });
+  const seen = new Set(own.map((e) => e.name));
+  const merged: ComposeEnv[] = [];
+  for (const src of mergeSources(node as YAMLMap, doc)) {
+    for (const e of envEntries(src.node, doc, src.anchor)) {
+      if (seen.has(e.name)) continue;
+      seen.add(e.name);
+      merged.push(e);
+    }
   }
-  return { entries: [], literal: false };
+  return [...own, ...merged];
+}
+
+/**
+ * Every literal variable a service gets from `environment`: its own, those of an aliased or
+ * merged mapping, and those of a service-level merge (`<<: *defaults`) from an `x-` block.
+ * Merges of another service are left to that service.
+ */
+function composeEnv(svc: ComposeService): ComposeEnv[] {
+  let node = pairOf(svc.node, 'environment')?.value as Node | undefined;
+  let shared: string | undefined;
+  if (node === undefined) {
+    const services = svc.root.get('services', true) as unknown as YAMLMap;
+    const isService = (n: Node) => (services.items as Pair[]).some((p) => p.value === n);
+    const base = mergeSources(svc.node, svc.doc).find((src) => isMap(src.node) && pairOf(src.node as YAMLMap, 'environment'));
+    if (!base || isService(base.node)) return [];
+    node = pairOf(base.node as YAMLMap, 'environment')!.value as Node;
+    shared = base.anchor;
+  }
+  if (isAlias(node)) {
+    shared = (node as Alias).source;
+    node = resolveAlias(svc.doc, node as Alias);
+  }
+  return node ? envEntries(node, svc.doc, shared) : [];
 }
 
 function composeService(svc: ComposeService, ctx: TransformContext): void {
-  const { entries, literal } = composeEnv(svc);
   const envFile = `secrets/${secretName(svc.name)}.env`;
-  const effective = svc.effective.environment;
-  const inherited = !literal && effective != null ? listOf(effective) : [];
-  if (!literal && (Array.isArray(effective) ? inherited.some((e) => credentialKind(String(e).split('=')[0], String(e).split('=').slice(1).join('='), ctx.settings.secretPatterns)) : false)) {
-    ctx.report({ at: svc.node, field: `${svc.path}.environment`, message: `service "${svc.name}" inherits literal credentials from a shared anchor; move them by hand` });
-  }
   const envNode = pairOf(svc.node, 'environment')?.value as YAMLMap | undefined;
-  for (const e of entries) {
+  for (const e of composeEnv(svc)) {
     const kind = credentialKind(e.name, e.raw, ctx.settings.secretPatterns);
     if (!kind) continue;
     const value = composeValue(e.raw);
+    const url = kind === 'url' ? splitCredentialUrl(e.raw) : undefined;
+    if (e.shared) {
+      composeShared(svc, e, url, ctx);
+      continue;
+    }
     const fileEnv = svc.profile?.profile.fileEnv.includes(e.name) ?? false;
     const secret = secretName(svc.name, e.name);
-    const url = kind === 'url' && !fileEnv ? splitCredentialUrl(e.raw) : undefined;
     let why = '';
-    if (url && ctx.hasFolder) {
-      const shaped = composeConnectionString(svc, e, url, ctx);
-      if (shaped === true) continue;
-      why = ` (${shaped})`;
+    if (url && !fileEnv && ctx.hasFolder) {
+      const moved = viaDotenv(svc, e, envName(svc.name, e.name, 'PASSWORD'), url, ctx);
+      if (moved === true) continue;
+      why = ` (${moved})`;
     }
     ctx.report({
       at: e.item ?? (e.pair?.key as Node),
@@ -90,7 +161,7 @@ function composeService(svc: ComposeService, ctx: TransformContext): void {
           if (e.item) f.replace(e.item, `${e.name}_FILE=/run/secrets/${secret}`);
           else if (e.pair) {
             f.replace(e.pair.key as Node, `${e.name}_FILE`);
-            f.replace(e.pair.value as Node, `/run/secrets/${secret}`);
+            f.replace(e.value, `/run/secrets/${secret}`);
           }
         } else {
           f.writeFile({ path: envFile, content: `${envFileLine(e.name, value)}\n`, mode: 0o600, dirMode: 0o700, merge: 'env', secret: true });
@@ -105,47 +176,71 @@ function composeService(svc: ComposeService, ctx: TransformContext): void {
   }
 }
 
+/** Compose reads the project's `.env` for `${VAR}` interpolation, for every service alike. */
+const DOTENV = '.env';
+
+/**
+ * Why the project's `.env` cannot take `line` (defining `variable`), or undefined when it can:
+ * it must not be tracked by git, and must not define the name for something else already.
+ */
+function dotenvBlocked(ctx: TransformContext, variable: string, line: string): string | undefined {
+  const dotenv = ctx.sibling(DOTENV);
+  if (dotenv && !dotenv.ignored) return `${DOTENV} exists and git does not ignore it, so the password cannot go there`;
+  const lines = dotenv?.text.split(/\r?\n/) ?? [];
+  if (!lines.includes(line) && lines.some((l) => new RegExp(`^\\s*(export\\s+)?${variable}\\s*=`).test(l))) return `${DOTENV} already defines ${variable}`;
+  return undefined;
+}
+
+/**
+ * Moves a value (or a connection string's password) to the project's git-ignored `.env`; the
+ * file reads it back as `${NAME:?…}`, so a missing `.env` stops Compose instead of starting
+ * the app with an empty value. Returns true when reported, or why it cannot be done.
+ */
+function viaDotenv(svc: ComposeService, e: ComposeEnv, variable: string, url: CredentialUrl | undefined, ctx: TransformContext, shared = false): true | string {
+  const secretValue = composeValue(url ? url.password : e.raw);
+  const line = envFileLine(variable, secretValue);
+  const blocked = dotenvBlocked(ctx, variable, line);
+  if (blocked) return blocked;
+  const reference = `\${${variable}:?set it in ${DOTENV}}`;
+  const text = url ? `${url.before}${reference}${url.after}` : reference;
+  const what = url ? `a password in the connection string ${e.name}` : `a literal ${e.name}`;
+  const from = shared ? ` from the anchor &${e.shared}, which other services may share,` : '';
+  ctx.report({
+    at: e.item ?? (e.pair?.key as Node),
+    field: `${svc.path}.environment.${e.name}`,
+    message: `service "${svc.name}" gets ${what}${from}; it moves to ${DOTENV} as ${variable}, and ${url ? e.name : 'the file'} reads it as \${${variable}}`,
+    severity: 'high',
+    secrets: spellings(secretValue, url ? url.password : e.raw, e.raw),
+    fix: (f) => {
+      // In place, anchor kept: every service that shares the value reads the same variable.
+      f.replaceShared(e.value, e.item ? `${e.name}=${text}` : text);
+      f.writeFile({ path: DOTENV, content: `${line}\n`, mode: 0o600, merge: 'env', secret: true });
+      if (!ctx.sibling(DOTENV)?.ignored) ignore(f, `/${DOTENV}`);
+    },
+  });
+  return true;
+}
+
+/** A literal that services share through an anchor goes to `.env`, or is reported when it cannot. */
+function composeShared(svc: ComposeService, e: ComposeEnv, url: CredentialUrl | undefined, ctx: TransformContext): void {
+  // Named after the anchor: every service that reaches the value names the same variable.
+  const variable = envName(...(e.sharedScalar ? [e.shared!] : [e.shared!, e.name]), ...(url ? ['PASSWORD'] : []));
+  const moved = ctx.hasFolder ? viaDotenv(svc, e, variable, url, ctx, true) : 'the secret needs the folder of a Compose file (not stdin)';
+  if (moved === true) return;
+  ctx.report({
+    at: e.item ?? (e.pair?.key as Node),
+    field: `${svc.path}.environment.${e.name}`,
+    message: `service "${svc.name}" gets a literal ${e.name} from the anchor &${e.shared}, shared with other services, and ${moved}; move it by hand`,
+    severity: 'high',
+    secrets: spellings(composeValue(e.raw), e.raw),
+  });
+}
+
 /** `base`, or `base_2`, `base_3`… when a variable of that name exists already. */
 function freeName(base: string, taken: ReadonlySet<string>): string {
   let name = base;
   for (let i = 2; taken.has(name); i++) name = `${base}_${i}`;
   return name;
-}
-
-/** Compose reads the project's `.env` for `${VAR}` interpolation: the one place a password can go and a connection string keep its shape. */
-const DOTENV = '.env';
-
-/**
- * A connection string keeps its shape: its password moves to the project's git-ignored `.env`
- * and the string reads it back through interpolation, `${NAME:?…}` so that a missing `.env`
- * stops Compose instead of connecting with an empty password. Returns true when reported, or
- * why the whole variable has to move instead.
- */
-function composeConnectionString(svc: ComposeService, e: ComposeEnv, url: CredentialUrl, ctx: TransformContext): true | string {
-  const variable = envName(svc.name, e.name, 'PASSWORD');
-  const password = composeValue(url.password);
-  const line = envFileLine(variable, password);
-  const dotenv = ctx.sibling(DOTENV);
-  if (dotenv && !dotenv.ignored) return `${DOTENV} exists and git does not ignore it, so the password cannot go there`;
-  const lines = dotenv?.text.split(/\r?\n/) ?? [];
-  if (!lines.includes(line) && lines.some((l) => new RegExp(`^\\s*(export\\s+)?${variable}\\s*=`).test(l))) {
-    return `${DOTENV} already defines ${variable}`;
-  }
-  const shaped = `${url.before}\${${variable}:?set it in ${DOTENV}}${url.after}`;
-  ctx.report({
-    at: e.item ?? (e.pair?.key as Node),
-    field: `${svc.path}.environment.${e.name}`,
-    message: `service "${svc.name}" has a password in the connection string ${e.name}; it moves to ${DOTENV} as ${variable}, and ${e.name} reads it as \${${variable}}`,
-    severity: 'high',
-    secrets: spellings(password, url.password, e.raw),
-    fix: (f) => {
-      if (e.item) f.replace(e.item, `${e.name}=${shaped}`);
-      else if (e.pair) f.replace(e.pair.value as Node, shaped);
-      f.writeFile({ path: DOTENV, content: `${line}\n`, mode: 0o600, merge: 'env', secret: true });
-      if (!dotenv?.ignored) ignore(f, `/${DOTENV}`);
-    },
-  });
-  return true;
 }
 
 function kubernetesPod(pod: PodTemplate, ctx: TransformContext): void {

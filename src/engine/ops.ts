@@ -119,6 +119,17 @@ export class Fix {
     return this;
   }
 
+  /**
+   * Replaces a scalar that may carry an anchor, keeping the anchor: every alias of it takes the
+   * new value. Only for a value that is right for every alias (a `${VAR}` that reads the same
+   * value from elsewhere).
+   */
+  replaceShared(node: Node, value: unknown): this {
+    if (isAlias(node) || !isScalar(node)) return this.refuse('the value is not a plain scalar');
+    this.ops.push({ kind: 'replace', node, value });
+    return this;
+  }
+
   /** Appends `value` to the sequence at `path` below `map`, creating the sequence if needed. */
   appendTo(map: YAMLMap, path: readonly string[], value: unknown): this {
     const node = nodeAt(map, path);

@@ -18,6 +18,7 @@ export function renderOps(src: ParsedSource, ops: readonly Op[]): TextEdit[] {
   const removeItems = new Map<YAMLSeq, Set<Node>>();
   const appends = new Map<YAMLSeq, unknown[]>();
   const inserts = new Map<Node, { seq: YAMLSeq; values: unknown[] }>();
+  const replaced = new Map<Node, unknown>();
   const edits: TextEdit[] = [];
   for (const op of ops) {
     switch (op.kind) {
@@ -32,6 +33,9 @@ export function renderOps(src: ParsedSource, ops: readonly Op[]): TextEdit[] {
         setValues.set(op.pair, setValues.has(op.pair) ? merge(setValues.get(op.pair), op.value) : structuredClone(op.value));
         break;
       case 'replace':
+        // Services that share an anchor plan the same replacement of it: render it once.
+        if (replaced.has(op.node) && replaced.get(op.node) === op.value) break;
+        replaced.set(op.node, op.value);
         edits.push(r.at(op.node).replaceScalar(op.node as Scalar, op.value));
         break;
       case 'remove':
