@@ -152,7 +152,7 @@ export class Fix {
    * as `$(NAME)` must come first).
    */
   insertBefore(seq: YAMLSeq, item: Node, value: unknown): this {
-    if (anchored(seq)) return this.refuse(shared(seq));
+    // Like an edit inside a list item, an insertion into an anchored list reaches its aliases.
     if (!seq.items.includes(item)) return this.refuse('the item is not in that list');
     this.ops.push({ kind: 'insert-before', seq, item, value });
     return this;
