@@ -1,5 +1,6 @@
 import { dirname } from 'node:path';
-import { parseAllDocuments } from 'yaml';
+import { isMap, isSeq, LineCounter, parseAllDocuments } from 'yaml';
+import type { Node, YAMLMap } from 'yaml';
 import type { GeneratedDoc } from './engine/index.js';
 import { MAX_ALIAS_COUNT } from './engine/index.js';
 import type { Outcome, RunOptions } from './run.js';
@@ -26,6 +27,32 @@ function* plainObjects(text: string): Generator<Record<string, unknown>> {
   }
 }
 
+/** `kind/namespace/name` of an object, as a finding's ObjectRef names it. */
+function refKey(kind: unknown, namespace: unknown, name: unknown): string {
+  return `${String(kind ?? '')}/${String(namespace ?? '')}/${String(name ?? '')}`;
+}
+
+/**
+ * Where each object of an input text starts (line and column of its first key), by refKey.
+ * Only parsed for files that get a finding.
+ */
+function positions(text: string): Map<string, { line: number; col: number }> {
+  const lines = new LineCounter();
+  const out = new Map<string, { line: number; col: number }>();
+  const at = (node: Node) => {
+    if (!isMap(node)) return;
+    const map = node as YAMLMap;
+    const meta = map.get('metadata', true) as YAMLMap | undefined;
+    const get = (key: string) => (isMap(meta) ? meta.get(key) : undefined);
+    const key = refKey(map.get('kind'), get('namespace'), get('name'));
+    if (!out.has(key) && map.range) out.set(key, lines.linePos(map.range[0]));
+    const items = map.get('items', true);
+    if (String(map.get('kind') ?? '').endsWith('List') && isSeq(items)) for (const item of items.items) at(item as Node);
+  };
+  for (const doc of parseAllDocuments(text, { lineCounter: lines, merge: true })) if (doc.contents) at(doc.contents as Node);
+  return out;
+}
+
 /**
  * Runs the transforms that need every Kubernetes object at once (after each file was
  * hardened): `inputs` pairs each outcome with the folder its generated documents go to.
@@ -49,13 +76,20 @@ export function runProject(inputs: readonly { o: Outcome; dir: string }[], optio
       out.documents.set(dir, [...(out.documents.get(dir) ?? []), doc]);
     }
     const seen = new Set<string>();
+    const texts = new Map(inputs.map(({ o }) => [o.display, o.input]));
+    const located = new Map<string, Map<string, { line: number; col: number }>>();
+    const where = (file: string, object: Finding['object']) => {
+      if (!object) return undefined;
+      if (!located.has(file)) located.set(file, positions(texts.get(file) ?? ''));
+      return located.get(file)!.get(refKey(object.kind, object.namespace, object.name));
+    };
     for (const f of result.findings) {
       const key = `${f.file}\u0000${f.message}`;
       if (seen.has(key)) continue;
       seen.add(key);
       const finding: Finding = {
         transform: t.id, owasp: t.owasp, severity: f.severity, message: f.message, field: '', object: f.object,
-        line: 1, col: 1, behaviorChanging: false, fixable: false, reason: 'report only: a person has to decide',
+        ...(where(f.file, f.object) ?? { line: 1, col: 1 }), behaviorChanging: false, fixable: false, reason: 'report only: a person has to decide',
         ops: [], files: [], documents: [], secrets: [],
       };
       out.findings.set(f.file, [...(out.findings.get(f.file) ?? []), finding]);

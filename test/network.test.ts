@@ -195,3 +195,26 @@ describe('Kubernetes network policies', () => {
     expect(e.documents.map((d) => (d.object.metadata as { name: string }).name)).toContain('allow-web-to-api');
   });
 });
+
+describe('project-level findings point at their object', () => {
+  it('a Service nothing references is reported at its own document, not at line 1', async () => {
+    const { runProject } = await import('../src/project.js');
+    const { processText } = await import('../src/run.js');
+    const text = `apiVersion: v1
+kind: ConfigMap
+metadata: {name: cfg}
+---
+apiVersion: v1
+kind: List
+items:
+- apiVersion: v1
+  kind: Service
+  metadata: {name: orphan, namespace: shop}
+  spec: {selector: {app: orphan}, ports: [{port: 80}]}
+`;
+    const options = { ...opts, transforms: TRANSFORMS.filter((t) => t.id === 'network-segmentation') };
+    const o = processText('app.yaml', text, options, true);
+    const out = runProject([{ o, dir: '/tmp' }], options);
+    expect(out.findings.get('app.yaml')?.map((f) => [f.line, f.col, f.message.slice(0, 16)])).toEqual([[8, 3, 'Service "orphan"']]);
+  });
+});
