@@ -218,3 +218,21 @@ items:
     expect(out.findings.get('app.yaml')?.map((f) => [f.line, f.col, f.message.slice(0, 16)])).toEqual([[8, 3, 'Service "orphan"']]);
   });
 });
+
+describe('project fixture pairs: a whole stream through the built CLI', async () => {
+  const { readdirSync, readFileSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { cli, ROOT } = await import('./support/run-cli.js');
+  const dir = join(ROOT, 'fixtures/project/network-segmentation');
+  for (const name of readdirSync(dir).filter((n) => n.endsWith('.in.yaml'))) {
+    const scenario = name.slice(0, -'.in.yaml'.length);
+    const args = ['-', '--only', 'network-segmentation', ...(scenario.startsWith('egress-') ? ['--egress'] : [])];
+    it(`${scenario}: byte-exact output, and a second run changes nothing`, () => {
+      const first = cli(args, { input: readFileSync(join(dir, name), 'utf8') });
+      expect(first.status).toBe(0);
+      expect(first.stdout).toBe(readFileSync(join(dir, `${scenario}.out.yaml`), 'utf8'));
+      const second = cli(args, { input: first.stdout });
+      expect(second.stdout).toBe(first.stdout);
+    });
+  }
+});

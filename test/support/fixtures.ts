@@ -10,7 +10,7 @@ import { TRANSFORMS } from '../../transforms/index.js';
 export const FIXTURES_DIR = fileURLToPath(new URL('../../fixtures/', import.meta.url));
 
 /** Folders of `fixtures/` that hold no fixture pairs. */
-const NOT_FIXTURES = new Set(['demo']);
+const NOT_FIXTURES = new Set(['demo', 'project']);
 
 /** One expected finding of `<scenario>.expect.json`: changes first, then unfixed findings. */
 export interface ExpectedFinding {
