@@ -96,6 +96,10 @@ export interface Transform {
   /** OWASP Docker Security Cheat Sheet rule(s), e.g. "3" or "3, 5"; "—" for none. */
   owasp: string;
   title: string;
+  /** Why it matters: the risk the transform removes, shown by `explain` and in SARIF help. */
+  why: string;
+  /** What it changes in each format (absent: the format has nothing to change). */
+  changes: { kubernetes?: string; compose?: string };
   /** What the change may break, shown by `explain` and in reports. */
   breaks: string;
   /** Severity of its findings unless a report says otherwise. */

@@ -163,9 +163,21 @@ describe('files and folders', () => {
     expect(rules).toHaveLength(15);
     expect(rules.map((l) => l.split(/\s+/)[0])).toContain('secrets-from-env');
     const explain = cli(['explain', 'seccomp']);
-    expect(explain.stdout).toMatch(/OWASP Docker Security Cheat Sheet rule: 6/);
-    expect(explain.stdout).toMatch(/May break:/);
+    expect(explain.stdout).toMatch(/Rule: +OWASP Docker Security Cheat Sheet rule 6, https:\/\/cheatsheetseries\.owasp\.org\//);
+    for (const heading of ['Why:', 'Kubernetes:', 'Compose:', 'May break:', 'Unfixed:']) expect(explain.stdout).toContain(heading);
+    expect(explain.stdout).toContain('cuirass.dev/skip: "seccomp"');
+    expect(cli(['explain', 'service-account-token']).stdout).toMatch(/Compose: +nothing to change/);
     expect(cli(['explain', 'nope']).status).toBe(2);
+  });
+  it('explain: the exemption it shows for every transform is a valid config file', () => {
+    for (const line of cli(['rules']).stdout.trim().split('\n')) {
+      const id = line.split(/\s+/)[0];
+      const out = cli(['explain', id]).stdout;
+      const exemption = /exemptions: (\[.*\])/.exec(out)![1];
+      const dir = tempDir({ 'cuirass.config.yaml': `skip: [${id}]\nexemptions: ${exemption}\n`, 'pod.yaml': DEPLOYMENT });
+      const r = cli([dir, '--quiet']);
+      expect(r.status, r.stderr).toBe(0);
+    }
   });
   it('skips node_modules, .git and git-ignored files, and templates with a notice', () => {
     const dir = tempDir({

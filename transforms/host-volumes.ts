@@ -11,6 +11,11 @@ export default {
   id: 'host-volumes',
   owasp: '8',
   title: 'Report host paths and forbidden volume types',
+  why: 'Host paths give a container the node\'s files (/, /etc, /proc, the kubelet\'s data); the restricted level forbids them.',
+  changes: {
+    kubernetes: 'reports hostPath volumes and the volume types the restricted level forbids (report only: replacing them needs a decision)',
+    compose: 'reports sensitive host bind mounts (/, /etc, /proc, /var/lib/docker, …)',
+  },
   breaks: 'Nothing: report only. Replacing a host path needs a decision (PVC, ConfigMap, CSI driver).',
   severity: 'high',
   pod(pod, ctx) {

@@ -16,6 +16,11 @@ export default {
   id: 'image-pinning',
   owasp: '13',
   title: 'Pin image versions',
+  why: 'An unpinned image (latest, no tag) changes under you: what was reviewed is not what runs.',
+  changes: {
+    kubernetes: 'reports latest and untagged images',
+    compose: 'reports latest and untagged images',
+  },
   breaks: 'Nothing: report only. Pick a version (or digest) and update it deliberately.',
   severity: 'medium',
   pod(pod, ctx) {

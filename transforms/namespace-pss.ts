@@ -9,6 +9,10 @@ export default {
   id: 'namespace-pss',
   owasp: '2–4',
   title: 'Enforce Pod Security Standards on namespaces',
+  why: 'Pod Security admission enforces the restricted level for every pod of a namespace, including pods nobody ran through cuirass.',
+  changes: {
+    kubernetes: 'Namespace objects get pod-security.kubernetes.io/enforce: restricted (baseline at that level)',
+  },
   breaks: 'Pods in the namespace that do not meet the level are rejected at admission, including ones created by charts and operators.',
   severity: 'medium',
   object(object, ctx) {

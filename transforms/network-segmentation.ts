@@ -136,6 +136,11 @@ export default {
   id: 'network-segmentation',
   owasp: '5',
   title: 'Segment networks along dependencies',
+  why: 'On one flat network every compromised service can reach every other; segmenting along real dependencies limits the blast radius.',
+  changes: {
+    kubernetes: 'per namespace a default-deny ingress NetworkPolicy, plus allow policies derived from Services and the workloads whose env, args or ConfigMaps name them; --egress adds default-deny egress with DNS allowed; Services nothing references are reported',
+    compose: 'one internal network per dependency (depends_on, links, host names in env and commands), a private network for services that publish ports or need egress; files that assign networks themselves are only reported',
+  },
   breaks: 'Connections between services that the file does not reveal (no depends_on, links or host name in the configuration) stop working; add depends_on or a shared network.',
   severity: 'medium',
   composeFile,

@@ -34,6 +34,11 @@ export default {
   id: 'no-docker-socket',
   owasp: '1',
   title: 'Do not expose the container runtime socket',
+  why: 'Whoever reaches the container runtime socket controls every container on the host and the host itself: it is root on the node.',
+  changes: {
+    kubernetes: 'reports a hostPath volume to the docker, containerd, CRI-O or podman socket (critical); with --fix-docker-socket the volume and its mounts are removed',
+    compose: 'reports /var/run/docker.sock mounts (critical); with --fix-docker-socket the service talks to a read-only socket proxy service instead',
+  },
   breaks: 'Tools that drive Docker (CI runners, log shippers, Traefik) lose the API. With --fix-docker-socket, Compose services reach a read-only socket proxy at tcp://docker-socket-proxy:2375 instead, and Kubernetes pods lose the socket volume and its mounts.',
   severity: 'critical',
   pod(pod, ctx) {

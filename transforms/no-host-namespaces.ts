@@ -10,6 +10,11 @@ export default {
   id: 'no-host-namespaces',
   owasp: '3, 5',
   title: 'No host network, PID or IPC namespace, host ports or probes against other hosts',
+  why: 'Sharing the host\'s network, PID or IPC namespace lets a container see and reach what runs on the node.',
+  changes: {
+    kubernetes: 'removes hostNetwork, hostPID, hostIPC, hostPort and probe/lifecycle host fields',
+    compose: 'removes pid: host and ipc: host; reports network_mode: host',
+  },
   breaks: 'Workloads that listen on the node address, inspect host processes or share host IPC must be redesigned (use a Service instead of hostPort).',
   severity: 'high',
   pod(pod, ctx) {

@@ -10,6 +10,11 @@ export default {
   id: 'no-new-privileges',
   owasp: '4',
   title: 'Forbid privilege escalation',
+  why: 'setuid binaries and file capabilities let a process gain privileges after it starts; no-new-privileges stops that.',
+  changes: {
+    kubernetes: 'allowPrivilegeEscalation: false on every container',
+    compose: 'security_opt: [no-new-privileges:true]',
+  },
   breaks: 'setuid/setgid binaries (sudo, su, ping on old images) no longer gain privileges.',
   severity: 'medium',
   pod(pod, ctx) {

@@ -80,6 +80,11 @@ export default {
   id: 'no-privileged',
   owasp: '3',
   title: 'No privileged mode, host processes, unmasked /proc, custom SELinux or unsafe sysctls',
+  why: 'A privileged container, a host process, an unmasked /proc or a custom SELinux type switches off the isolation between container and host.',
+  changes: {
+    kubernetes: 'removes privileged: true, windowsOptions.hostProcess, procMount: Unmasked, unsafe sysctls and SELinux user/role/custom types',
+    compose: 'removes privileged: true',
+  },
   breaks: 'Workloads that manage the host (CNI and storage drivers, node agents, Docker-in-Docker) stop working.',
   severity: 'critical',
   pod(pod, ctx) {

@@ -22,6 +22,11 @@ export default {
   id: 'read-only-root',
   owasp: '8',
   title: 'Read-only root filesystem with writable scratch space',
+  why: 'A read-only root filesystem stops an attacker from changing binaries or dropping tools, and makes writes explicit.',
+  changes: {
+    kubernetes: 'readOnlyRootFilesystem: true and an emptyDir at /tmp and at the image profile\'s writable paths, unless something is mounted there',
+    compose: 'read_only: true with tmpfs for /tmp and the image profile\'s writable paths; single-file config bind mounts become read-only',
+  },
   breaks: 'Applications that write outside the mounted emptyDir paths (caches, pid files, logs under /var) fail with "read-only file system".',
   severity: 'medium',
   pod(pod, ctx) {

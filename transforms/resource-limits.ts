@@ -30,6 +30,11 @@ export default {
   id: 'resource-limits',
   owasp: '7',
   title: 'CPU and memory requests and limits',
+  why: 'Without limits one container can starve the node (memory, CPU, fork bombs) and take its neighbours down.',
+  changes: {
+    kubernetes: 'cpu and memory requests and limits where missing, consistent with what is set',
+    compose: 'deploy.resources.limits (memory, cpus, pids), or the legacy keys (mem_limit, cpus, pids_limit) a file already uses; unbounded restart policies reported',
+  },
   breaks: 'A container that needs more than the default limit is throttled (CPU) or killed (memory); tune the values per workload.',
   severity: 'medium',
   pod(pod, ctx) {

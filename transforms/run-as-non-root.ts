@@ -16,6 +16,11 @@ export default {
   id: 'run-as-non-root',
   owasp: '2',
   title: 'Run as a non-root user',
+  why: 'A process that runs as root in the container is root on the host once it escapes, and can change every file of the image.',
+  changes: {
+    kubernetes: 'pod runAsNonRoot: true and runAsUser/runAsGroup/fsGroup from the image profile (or 10001) unless set; runAsUser: 0 and runAsNonRoot: false replaced; images that bind low ports get the safe sysctl net.ipv4.ip_unprivileged_port_start=0',
+    compose: 'user: "10001:10001" (or the image profile\'s uid) unless set; user: root replaced; images that must start as root keep it and are reported',
+  },
   breaks: 'Images that must start as root (to bind low ports, chown volumes or switch users in the entrypoint) fail to start; files in volumes may need the new uid/gid.',
   severity: 'high',
   pod(pod, ctx) {

@@ -28,6 +28,11 @@ export default {
   id: 'seccomp',
   owasp: '6',
   title: 'Use the runtime default seccomp and AppArmor profiles',
+  why: 'The runtime\'s default seccomp and AppArmor profiles block syscalls that containers do not need and that kernel exploits use.',
+  changes: {
+    kubernetes: 'pod seccompProfile: {type: RuntimeDefault}; Unconfined seccomp and unconfined AppArmor (field or annotation) replaced by RuntimeDefault',
+    compose: 'removes seccomp:unconfined and apparmor:unconfined from security_opt',
+  },
   breaks: 'Programs that use syscalls outside the default profile (some debuggers, ptrace, unshare, old JVMs) fail with EPERM.',
   severity: 'medium',
   pod(pod, ctx) {

@@ -324,6 +324,11 @@ export default {
   id: 'secrets-from-env',
   owasp: '12',
   title: 'Move literal credentials out of environment variables',
+  why: 'Literal credentials in a manifest end up in git history, in `docker inspect`, in logs and in every copy of the file.',
+  changes: {
+    kubernetes: 'a literal credential-like env value moves to a generated Secret <workload>-env-secrets (git-ignored file, or appended to the stream with -) and becomes a secretKeyRef; a connection string keeps its shape and only its password moves, as $(NAME_PASSWORD)',
+    compose: '*_FILE variables with a secret file where the image supports them, otherwise a git-ignored env file; a connection string, or a value shared through an anchor, reads its password from the project\'s git-ignored .env',
+  },
   breaks: 'The secret files (Compose) or the generated Secret (Kubernetes) must be deployed with the manifest; they are git-ignored, so each environment provides its own.',
   severity: 'high',
   pod: kubernetesPod,

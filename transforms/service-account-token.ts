@@ -6,6 +6,10 @@ export default {
   id: 'service-account-token',
   owasp: '—',
   title: 'Do not mount the default service account token',
+  why: 'A pod that does not talk to the Kubernetes API should not carry a token for it: a stolen token is API access.',
+  changes: {
+    kubernetes: 'automountServiceAccountToken: false when the pod does not name a service account',
+  },
   breaks: 'Pods that call the Kubernetes API with the default service account lose access; name a service account to keep it.',
   severity: 'low',
   pod(pod, ctx) {
