@@ -341,3 +341,25 @@ describe('connection strings keep their shape (Compose)', () => {
     expect(r.output).toContain('${API_DATABASE_URL_PASSWORD:?set it in .env}');
   });
 });
+
+describe('.env variables never collide', () => {
+  it('services whose names normalize alike get their own variable, and both values survive', () => {
+    const text = `services:
+  my-app:
+    image: a:1
+    environment:
+      DATABASE_URL: postgres://a:first-pw@db/a
+  my_app:
+    image: a:1
+    environment:
+      DATABASE_URL: postgres://a:second-pw@db/a
+`;
+    const r = hardenText(text, only('secrets-from-env'), { file: 'compose.yaml' });
+    const dotenv = r.files.find((f) => f.path === '.env')!;
+    const vars = Object.fromEntries(dotenv.content.trim().split('\n').map(readEnvLine));
+    expect(vars).toEqual({ MY_APP_DATABASE_URL_PASSWORD: 'first-pw', MY_APP_DATABASE_URL_PASSWORD_2: 'second-pw' });
+    const services = parse(r.output).services;
+    expect(services['my-app'].environment.DATABASE_URL).toContain('${MY_APP_DATABASE_URL_PASSWORD:?');
+    expect(services.my_app.environment.DATABASE_URL).toContain('${MY_APP_DATABASE_URL_PASSWORD_2:?');
+  });
+});

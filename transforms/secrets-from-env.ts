@@ -179,6 +179,9 @@ function composeService(svc: ComposeService, ctx: TransformContext): void {
 /** Compose reads the project's `.env` for `${VAR}` interpolation, for every service alike. */
 const DOTENV = '.env';
 
+/** The `.env` variables a pass has given out in a document, with their values. */
+const CLAIMED = new WeakMap<Document.Parsed, Map<string, string>>();
+
 /**
  * Why the project's `.env` cannot take `line` (defining `variable`), or undefined when it can:
  * it must not be tracked by git, and must not define the name for something else already.
@@ -196,11 +199,17 @@ function dotenvBlocked(ctx: TransformContext, variable: string, line: string): s
  * file reads it back as `${NAME:?…}`, so a missing `.env` stops Compose instead of starting
  * the app with an empty value. Returns true when reported, or why it cannot be done.
  */
-function viaDotenv(svc: ComposeService, e: ComposeEnv, variable: string, url: CredentialUrl | undefined, ctx: TransformContext, shared = false): true | string {
+function viaDotenv(svc: ComposeService, e: ComposeEnv, base: string, url: CredentialUrl | undefined, ctx: TransformContext, shared = false): true | string {
   const secretValue = composeValue(url ? url.password : e.raw);
+  // Two services whose names normalize alike (my-app, my_app) must not share a variable.
+  const claimed = CLAIMED.get(svc.doc) ?? new Map<string, string>();
+  CLAIMED.set(svc.doc, claimed);
+  let variable = base;
+  for (let i = 2; claimed.has(variable) && claimed.get(variable) !== secretValue; i++) variable = `${base}_${i}`;
   const line = envFileLine(variable, secretValue);
   const blocked = dotenvBlocked(ctx, variable, line);
   if (blocked) return blocked;
+  claimed.set(variable, secretValue);
   const reference = `\${${variable}:?set it in ${DOTENV}}`;
   const text = url ? `${url.before}${reference}${url.after}` : reference;
   const what = url ? `a password in the connection string ${e.name}` : `a literal ${e.name}`;
