@@ -15,6 +15,22 @@ function resourceList(items: unknown[], functionConfig?: unknown): string {
 
 describe('cuirass fn (KRM function)', () => {
   const items = parseAllDocuments(HELM_RENDERED).map((d) => d.toJS());
+  it('items written `- # comment` then their keys (kpt writes Kptfiles so) get generated items appended', () => {
+    const input = `apiVersion: config.kubernetes.io/v1
+kind: ResourceList
+items:
+- # comment
+  apiVersion: v1
+  kind: Pod
+  metadata: {name: a}
+  spec: {containers: [{name: a, image: "a:1", env: [{name: DB_PASSWORD, value: pw-123456}]}]}
+`;
+    const r = cli(['fn'], { input });
+    expect(r.status, r.stderr).toBe(0);
+    const out = parse(r.stdout) as { items: { kind: string }[] };
+    expect(out.items.map((i) => i.kind)).toEqual(['Pod', 'Secret', 'NetworkPolicy']);
+    expect(r.stdout).toContain('- # comment\n  apiVersion: v1\n');
+  });
   it('hardens the items of a ResourceList with a Helm-rendered payload and reports results', () => {
     const r = cli(['fn'], { input: resourceList(items) });
     expect(r.status).toBe(0);

@@ -153,6 +153,25 @@ class Renderer {
     return this.text[lineStart - 2] === '\r' ? lineStart - 2 : lineStart - 1;
   }
 
+  /**
+   * The `-` of the sequence item starting at `offset`: on the same line, or alone on a line
+   * above it (`- # comment` then the item's keys on the next lines). -1 when there is none.
+   */
+  private dashOf(offset: number): number {
+    const same = dashBefore(this.text, offset);
+    if (same >= 0) return same;
+    let end = this.lineStart(offset);
+    while (end > 0) {
+      const start = this.lineStart(end - 1);
+      const line = this.text.slice(start, end).replace(/\r?\n$/, '');
+      const m = /^([ \t]*)-(?:[ \t]+#.*|[ \t]*)$/.exec(line);
+      if (m) return start + m[1].length;
+      if (!/^[ \t]*(#.*)?$/.test(line)) return -1;
+      end = start;
+    }
+    return -1;
+  }
+
   private lineStart(offset: number): number {
     return this.text.lastIndexOf('\n', offset - 1) + 1;
   }
@@ -270,7 +289,7 @@ class Renderer {
       const pad = /^\s/.test(inner) && !this.style.json ? ' ' : '';
       return { start: start + 1, end: end - 1, text: `${pad}${values.map((v) => this.flow(v, true)).join(', ')}${pad}` };
     }
-    const dash = dashBefore(this.text, items[0].range![0]);
+    const dash = this.dashOf(items[0].range![0]);
     const dashCol = columnAt(this.text, dash);
     const gap = this.gapOf(dash, items[0]);
     const end = this.endOfLine(items[items.length - 1].range![1]);
@@ -290,7 +309,7 @@ class Renderer {
       const sep = multiline ? `,${this.nl()}${' '.repeat(col)}` : ', ';
       return { start, end: start, text: values.map((v) => one(v) + sep).join('') };
     }
-    const dash = dashBefore(this.text, start);
+    const dash = this.dashOf(start);
     const dashCol = columnAt(this.text, dash);
     const gap = this.gapOf(dash, item);
     const at = this.lineStart(dash);
@@ -318,7 +337,7 @@ class Renderer {
   appendItems(seq: YAMLSeq, values: unknown[]): TextEdit | TextEdit[] {
     if (seq.flow) return this.insertFlow(seq, values.map((v) => [undefined, v]));
     const items = seq.items as Node[];
-    const dash = dashBefore(this.text, items[0].range![0]);
+    const dash = this.dashOf(items[0].range![0]);
     const dashCol = columnAt(this.text, dash);
     const last = items[items.length - 1];
     const at = this.endOfLine(last.range![1]);
@@ -434,7 +453,7 @@ class Renderer {
     if (seq.flow) return items.flatMap((n, i) => (remove.has(n) ? [this.removeFlowEntry(items, i)] : []));
     return items.flatMap((node) => {
       if (!remove.has(node)) return [];
-      const dash = dashBefore(this.text, node.range![0]);
+      const dash = this.dashOf(node.range![0]);
       const end = this.endOfLine(node.range![1]);
       const from = dash >= 0 && lineStartsAt(this.text, dash) ? this.removalStart(this.lineStart(dash), end) : node.range![0];
       return [{ start: from, end, text: '' }];
