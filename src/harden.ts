@@ -1,6 +1,9 @@
-import type { Node } from 'yaml';
+import { Composer, LineCounter, Parser, parseAllDocuments } from 'yaml';
+import type { Document, Node } from 'yaml';
 import { Fix, applyEdits, mergeDocs, mergeFiles, parseSource, renderOps } from './engine/index.js';
-import type { GeneratedDoc, Op, ParsedSource, SideFile, SourceError } from './engine/index.js';
+import type { GeneratedDoc, Op, ParsedSource, SideFile, SourceError, SourceStyle } from './engine/index.js';
+import { MAX_ALIAS_COUNT, PARSE_OPTIONS, isJsonLike, rawStyleOf } from './engine/source.js';
+import type { RawStyle } from './engine/source.js';
 import { isKubernetesDoc, objectsOf, podTemplateOf } from './kubernetes/model.js';
 import type { K8sObject } from './kubernetes/model.js';
 import { isComposeDoc, servicesOf } from './compose/model.js';
@@ -67,9 +70,18 @@ const MAX_PASSES = 6;
  * Hardens one YAML/JSON text. Each pass parses, lets every transform plan its findings, and
  * applies the permitted fixes as minimal edits; the run ends on a pass that plans nothing,
  * so the output is verified to be a fixed point (hardening it again changes nothing).
+ *
+ * A multi-document stream is hardened one document at a time (see `hardenStream`): the same
+ * passes, results and bytes as passes over the whole text, with only the documents that
+ * changed parsed again, and only one document's tree in memory at a time.
  */
 export function hardenText(input: string, options: HardenOptions, textInfo: TextInfo | boolean = {}): HardenResult {
   const info: TextInfo = typeof textInfo === 'boolean' ? { json: textInfo } : textInfo;
+  return hardenStream(input, options, info) ?? hardenWhole(input, options, info);
+}
+
+/** The passes over the whole text at once: for what `hardenStream` leaves to it. */
+function hardenWhole(input: string, options: HardenOptions, info: TextInfo): HardenResult {
   const json = info.json ?? false;
   let text = input;
   let shape: string[] = [];
@@ -123,11 +135,386 @@ export function hardenText(input: string, options: HardenOptions, textInfo: Text
   return failed(input, `hardening did not settle after ${MAX_PASSES} passes`);
 }
 
+/** Thrown inside `hardenStream` when a text needs the passes over the whole text. */
+const WHOLE = Symbol('whole-text passes');
+
+/** One document's text at one pass, parsed. */
+interface Version {
+  /** The document's part of the whole text: from its start (0 for the first) to the next one's. */
+  text: string;
+  /** Parsed, for planning and rendering; dropped once the next version exists. */
+  src?: ParsedSource;
+  doc?: Document.Parsed;
+  /** Style facts, walked with the stream's JSON flag (they decide the stream's style). */
+  raw: RawStyle;
+  /** The document is JSON (a flow collection opening it). */
+  jsonLike: boolean;
+  /** Line breaks in `text`. */
+  lines: number;
+  /** Planned findings; lines are in the whole text of the first pass, local to `text` after it. */
+  findings?: Finding[];
+}
+
+/** A document of the stream and its versions, pass by pass. */
+interface StreamDoc {
+  index: number;
+  /** Where its text starts in the input. */
+  start: number;
+  versions: Version[];
+  /** The pass that planned no edit (-1 until then): later passes would see the same text. */
+  settled: number;
+  /** Kind, API version and name of its objects in the input. */
+  shape: string[];
+  /** What its last version holds (set when it settles; the tree itself is dropped). */
+  final?: { shape: string[]; kubernetes: boolean; compose: boolean; value?: unknown };
+}
+
+type StyleFact = 'indent' | 'seq' | 'flowPadding';
+
+/**
+ * The passes of `hardenWhole`, document by document. Documents do not see each other: the
+ * findings, fixes and edits of one depend on its own text, except for style facts it does not
+ * state itself, which the first document of the stream (at the same pass) that states them
+ * decides. Each document is therefore taken through its passes on its own, looking ahead at
+ * later documents (parsed on demand, to the same pass) only when one of those facts is missing
+ * before it. Lines, the order of changes and secrets, and the findings of the last pass are put
+ * together as the whole-text passes have them; the output is the documents' texts in order.
+ *
+ * Returns undefined for what it does not handle exactly (parse errors, CRLF, directives, `...`
+ * ends, a document that does not settle or whose text an edit would leave unchanged, an edit
+ * outside its document): `hardenWhole` then runs from the start.
+ */
+function hardenStream(input: string, options: HardenOptions, info: TextInfo): HardenResult | undefined {
+  if (input.includes('\r') || /^%/m.test(input)) return undefined;
+  try {
+    return new StreamRun(input, options, info).run();
+  } catch (e) {
+    if (e === WHOLE) return undefined;
+    throw e;
+  }
+}
+
+class StreamRun {
+  private readonly docs: StreamDoc[] = [];
+  private readonly parsed: Iterator<Document.Parsed>;
+  private readonly lines = new LineCounter();
+  /** The next document of the input, already parsed (its start ends the previous one's text). */
+  private ahead: Document.Parsed | undefined;
+  private ended = false;
+  private readonly json: boolean;
+  private readonly file: string;
+  /** Per pass and fact: the first document stating it, searched from `scan` on. */
+  private readonly facts: Record<StyleFact, { scan: number; done: boolean; value: unknown }>[] = [];
+  private readonly streamStyles: SourceStyle[] = [];
+  /** Keep each document's plain value for the run-wide transforms (false after one failed). */
+  private values: boolean;
+
+  constructor(
+    private readonly input: string,
+    private readonly options: HardenOptions,
+    info: TextInfo,
+  ) {
+    this.json = info.json ?? false;
+    this.file = info.file ?? '';
+    this.values = options.transforms.some((t) => t.project);
+    const parser = new Parser(this.lines.addNewLine);
+    this.parsed = new Composer(PARSE_OPTIONS).compose(parser.parse(input))[Symbol.iterator]() as Iterator<Document.Parsed>;
+  }
+
+  run(): HardenResult {
+    const { docs } = this;
+    for (let i = 0; this.has(i); i++) {
+      const d = docs[i];
+      while (d.settled < 0) this.advance(d);
+    }
+    if (docs.length === 0) throw WHOLE;
+    const last = Math.max(...docs.map((d) => d.settled));
+    // Line breaks before each document, at each pass.
+    const before: number[][] = [];
+    for (let k = 0; k <= last; k++) {
+      let sum = 0;
+      before.push(docs.map((d) => {
+        const at = sum;
+        sum += d.versions[Math.min(k, d.settled)].lines;
+        return at;
+      }));
+    }
+    for (const d of docs) {
+      for (let k = 1; k <= d.settled; k++) for (const f of d.versions[k].findings!) f.line += before[k][d.index];
+    }
+    const finals = docs.map((d) => d.versions[d.settled]);
+    const output = finals.map((v) => v.text).join('');
+    const changes = new Map<string, Finding>();
+    const secrets = new Set<string>();
+    const firstSeen = new Map<string, Finding>();
+    for (let k = 0; k <= last; k++) {
+      for (const d of docs) {
+        if (k > d.settled) continue;
+        for (const f of d.versions[k].findings!) {
+          for (const s of f.secrets) secrets.add(s);
+          if (k === 0) firstSeen.set(place(f), f);
+          if (f.fixable && !changes.has(identity(f))) changes.set(identity(f), f);
+        }
+      }
+    }
+    if (last > 0) {
+      const after = docs.flatMap((d) => d.final!.shape);
+      if (after.join('\n') !== docs.flatMap((d) => d.shape).join('\n')) return failed(this.input, 'hardening changed the documents or objects of the file');
+      if (this.json) {
+        try {
+          JSON.parse(output.replace(/^\uFEFF/, ''));
+        } catch (e) {
+          return failed(this.input, `hardened output is not valid JSON (${(e as Error).message})`);
+        }
+      }
+    }
+    const kubernetes = docs.some((d) => d.final!.kubernetes);
+    const compose = !kubernetes && docs.some((d) => d.final!.compose);
+    // Findings of the last pass sit in the hardened text: report them where the input has them.
+    const located = docs.flatMap((d) =>
+      d.versions[d.settled].findings!.map((f) => {
+        if (last === 0) return f;
+        const first = firstSeen.get(place(f));
+        if (first) return { ...f, line: first.line, col: first.col };
+        return d.settled < last ? { ...f, line: f.line - before[d.settled][d.index] + before[last][d.index] } : f;
+      }),
+    );
+    const applied = [...changes.values()];
+    if (this.values && kubernetes) keepValues(output, docs.map((d) => d.final!.value));
+    return {
+      output,
+      changes: applied,
+      remaining: located.filter((f) => !f.fixable && !f.suppressed),
+      suppressed: located.filter((f) => f.suppressed),
+      errors: [],
+      kubernetes,
+      compose,
+      files: mergeFiles(applied.flatMap((f) => f.files)),
+      documents: mergeDocs(applied.flatMap((f) => f.documents)),
+      secrets: [...secrets].filter(Boolean).sort((a, b) => b.length - a.length),
+    };
+  }
+
+  /** Makes document `i` available, parsing the input up to the start of the one after it. */
+  private has(i: number): boolean {
+    while (this.docs.length <= i) {
+      if (this.ended && !this.ahead) return false;
+      const doc = this.ahead ?? this.pull();
+      if (!doc) return false;
+      this.ahead = this.pull();
+      const index = this.docs.length;
+      const start = index === 0 ? 0 : doc.range[0];
+      const end = this.ahead ? this.ahead.range[0] : this.input.length;
+      // Every document after the first starts with its own `---` line.
+      if (index > 0 && (this.input[start - 1] !== '\n' || !this.input.startsWith('---', start))) throw WHOLE;
+      const text = this.input.slice(start, end);
+      const d: StreamDoc = { index, start, versions: [], settled: -1, shape: isKubernetesDoc(doc) ? objectsOf(doc).map(shapeKey) : ['-'] };
+      this.docs.push(d);
+      d.versions.push(this.version(d, 0, text, doc, this.lines, this.input));
+    }
+    return true;
+  }
+
+  private pull(): Document.Parsed | undefined {
+    if (this.ended) return undefined;
+    const next = this.parsed.next();
+    if (next.done) {
+      this.ended = true;
+      return undefined;
+    }
+    if (next.value.errors.length) throw WHOLE;
+    return next.value;
+  }
+
+  /** A version of document `d` at pass `k`; `whole` is the text its node ranges refer to. */
+  private version(d: StreamDoc, k: number, text: string, doc: Document.Parsed, lines: LineCounter, whole: string): Version {
+    const jsonLike = isJsonLike(whole, doc);
+    // Outside a JSON file, the first document decides that the stream is not JSON.
+    if (!this.json && d.index === 0 && jsonLike) throw WHOLE;
+    const raw = rawStyleOf(whole, doc, this.json);
+    const v: Version = { text, doc, raw, jsonLike, lines: countLines(text) };
+    const own = jsonLike && !this.json ? rawStyleOf(whole, doc, true) : raw;
+    let docStyle: SourceStyle | undefined;
+    const style = () => (docStyle ??= this.docStyle(own, this.json || jsonLike, k));
+    const streamStyle = () => this.streamStyle(k);
+    v.src = {
+      text: whole,
+      docs: [doc],
+      lines,
+      get style() {
+        return streamStyle();
+      },
+      errors: [],
+      styleAt: (offset) => (offset >= doc.range[0] && offset <= doc.range[2] ? style() : streamStyle()),
+    };
+    return v;
+  }
+
+  /** Plans document `d` at its current pass; applies the edits and parses the result. */
+  private advance(d: StreamDoc): void {
+    const k = d.versions.length - 1;
+    const v = d.versions[k];
+    const src = v.src!;
+    const findings = (v.findings = planFindings(src, this.options, this.file));
+    const editing = findings.filter((f) => f.fixable && f.ops.length > 0);
+    if (editing.length === 0) {
+      const doc = v.doc!;
+      const kubernetes = isKubernetesDoc(doc);
+      d.final = { shape: kubernetes ? objectsOf(doc).map(shapeKey) : ['-'], kubernetes, compose: isComposeDoc(doc) };
+      if (this.values) {
+        try {
+          d.final.value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+        } catch {
+          this.values = false;
+        }
+      }
+      d.settled = k;
+      v.src = undefined;
+      v.doc = undefined;
+      return;
+    }
+    if (k + 1 >= MAX_PASSES) throw WHOLE;
+    if (k === 0 && this.options.withEdits) for (const f of editing) f.edits = renderOps(src, f.ops);
+    const base = k === 0 ? d.start : 0;
+    const edits = renderOps(src, editing.flatMap((f) => f.ops)).map((e) => {
+      if (e.start < base || e.end > base + v.text.length) throw WHOLE;
+      return base ? { ...e, start: e.start - base, end: e.end - base } : e;
+    });
+    const next = applyEdits(v.text, edits).text;
+    if (next === v.text || next.includes('\r')) throw WHOLE;
+    if (d.index > 0 && !next.startsWith('---')) throw WHOLE;
+    // The plan is spent: its nodes (and the tree they hold) can go.
+    for (const f of editing) f.ops = [];
+    v.src = undefined;
+    v.doc = undefined;
+    const lines = new LineCounter();
+    const parsed = parseAllDocuments(next, { ...PARSE_OPTIONS, lineCounter: lines });
+    if (!Array.isArray(parsed) || parsed.length !== 1 || parsed[0].errors.length) throw WHOLE;
+    d.versions.push(this.version(d, k + 1, next, parsed[0], lines, next));
+  }
+
+  /** Document `i` taken to pass `k` (or to the pass it settled at). */
+  private at(i: number, k: number): Version {
+    const d = this.docs[i];
+    while (d.settled < 0 && d.versions.length - 1 < k) this.advance(d);
+    return d.versions[d.settled < 0 ? k : Math.min(k, d.settled)];
+  }
+
+  /** The value of a style fact at pass `k`: stated by the first document that states it. */
+  private fact(k: number, fact: StyleFact): unknown {
+    const facts = (this.facts[k] ??= {
+      indent: { scan: 0, done: false, value: undefined },
+      seq: { scan: 0, done: false, value: undefined },
+      flowPadding: { scan: 0, done: false, value: undefined },
+    });
+    const f = facts[fact];
+    while (!f.done) {
+      if (!this.has(f.scan)) {
+        f.done = true;
+        break;
+      }
+      const raw = this.at(f.scan, k).raw;
+      const value = fact === 'indent' ? raw.indent || undefined : raw[fact];
+      if (value !== undefined) {
+        f.done = true;
+        f.value = value;
+      } else f.scan++;
+    }
+    return f.value;
+  }
+
+  /** The stream's style at pass `k`, each fact looked up when first read. */
+  streamStyle(k: number): SourceStyle {
+    const cached = this.streamStyles[k];
+    if (cached) return cached;
+    const seq = () => this.fact(k, 'seq') as RawStyle['seq'];
+    const style = lazyStyle(this.json, {
+      indent: () => (this.fact(k, 'indent') as number | undefined) ?? 2,
+      indentlessSeq: () => seq()?.indentless ?? false,
+      flowPadding: () => (this.fact(k, 'flowPadding') as boolean | undefined) ?? true,
+      seqGap: () => seq()?.gap ?? 2,
+    });
+    this.streamStyles[k] = style;
+    return style;
+  }
+
+  /** A document's style at pass `k`: its own facts, the stream's for those it does not state. */
+  private docStyle(own: RawStyle, json: boolean, k: number): SourceStyle {
+    return lazyStyle(json, {
+      indent: () => own.indent || this.streamStyle(k).indent,
+      indentlessSeq: () => (own.seq ? own.seq.indentless : this.streamStyle(k).indentlessSeq),
+      flowPadding: () => own.flowPadding ?? this.streamStyle(k).flowPadding,
+      seqGap: () => own.seq?.gap ?? this.streamStyle(k).seqGap,
+    });
+  }
+}
+
+/**
+ * Plain values of the documents of hardened texts, by output text, until the run-wide
+ * transforms take them (`takeDocumentValues`): converting the trees at hand is cheaper than
+ * parsing the output again. Bounded: what falls out is parsed again when asked for.
+ */
+const VALUES = new Map<string, unknown[]>();
+const MAX_VALUES_HELD = 200_000;
+let valuesHeld = 0;
+
+function keepValues(text: string, values: unknown[]): void {
+  const old = VALUES.get(text);
+  if (old) valuesHeld -= old.length;
+  VALUES.delete(text);
+  VALUES.set(text, values);
+  valuesHeld += values.length;
+  for (const [key, held] of VALUES) {
+    if (valuesHeld <= MAX_VALUES_HELD) break;
+    VALUES.delete(key);
+    valuesHeld -= held.length;
+  }
+}
+
+/**
+ * The plain value (`doc.toJS({maxAliasCount})`) of every document of `text`, when `text` is
+ * the output of a recent `hardenText` that kept them; undefined otherwise. Each set is given
+ * out once.
+ */
+export function takeDocumentValues(text: string): unknown[] | undefined {
+  const values = VALUES.get(text);
+  if (values) {
+    VALUES.delete(text);
+    valuesHeld -= values.length;
+  }
+  return values;
+}
+
+/** A style whose facts are computed when first read (a fact may need documents further on). */
+function lazyStyle(json: boolean, facts: { [K in 'indent' | 'indentlessSeq' | 'flowPadding' | 'seqGap']: () => SourceStyle[K] }): SourceStyle {
+  const style = { eol: '\n', json } as SourceStyle;
+  for (const [name, get] of Object.entries(facts)) {
+    Object.defineProperty(style, name, {
+      configurable: true,
+      enumerable: true,
+      get() {
+        const value = get();
+        Object.defineProperty(style, name, { value, enumerable: true, writable: false });
+        return value;
+      },
+    });
+  }
+  return style;
+}
+
+function countLines(text: string): number {
+  let n = 0;
+  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) n++;
+  return n;
+}
+
+function shapeKey(o: K8sObject): string {
+  return `${o.apiVersion}/${o.kind}/${o.namespace ?? ''}/${o.name ?? ''}`;
+}
+
 /** Kind, API version and name of every object, in order: hardening must not change them. */
 function shapeOf(src: ParsedSource): string[] {
-  return src.docs.flatMap((doc) =>
-    isKubernetesDoc(doc) ? objectsOf(doc).map((o) => `${o.apiVersion}/${o.kind}/${o.namespace ?? ''}/${o.name ?? ''}`) : ['-'],
-  );
+  return src.docs.flatMap((doc) => (isKubernetesDoc(doc) ? objectsOf(doc).map(shapeKey) : ['-']));
 }
 
 /** Why a hardened text is unfit to write, or undefined when it is fine. */

@@ -1,10 +1,11 @@
 import { dirname } from 'node:path';
-import { isMap, isSeq, LineCounter, parseAllDocuments } from 'yaml';
+import { Composer, isMap, isSeq, LineCounter, parseAllDocuments, Parser } from 'yaml';
 import type { Node, YAMLMap } from 'yaml';
 import type { GeneratedDoc } from './engine/index.js';
 import { MAX_ALIAS_COUNT } from './engine/index.js';
 import type { Outcome, RunOptions } from './run.js';
 import type { Finding, ProjectObject } from './types.js';
+import { takeDocumentValues } from './harden.js';
 
 /** Sidecar file that takes the policies generated for a folder. */
 export const POLICY_FILE = 'cuirass-network-policies.yaml';
@@ -17,10 +18,20 @@ export interface ProjectOutput {
   findings: Map<string, Finding[]>;
 }
 
-function* plainObjects(text: string): Generator<Record<string, unknown>> {
-  for (const doc of parseAllDocuments(text, { merge: true })) {
+/** Plain values of the documents of a text (handed over by `hardenText`, or parsed here). */
+function* documentValues(text: string): Generator<unknown> {
+  const kept = takeDocumentValues(text);
+  if (kept) return yield* kept;
+  // Document by document: one tree in memory at a time.
+  for (const doc of new Composer({ merge: true }).compose(new Parser().parse(text))) {
     if (doc.errors.length) continue;
-    const value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) as Record<string, unknown> | null;
+    yield doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  }
+}
+
+function* plainObjects(text: string): Generator<Record<string, unknown>> {
+  for (const v of documentValues(text)) {
+    const value = v as Record<string, unknown> | null;
     if (!value || typeof value !== 'object') continue;
     const items = String(value.kind ?? '').endsWith('List') && Array.isArray(value.items) ? value.items : [value];
     for (const item of items) if (item && typeof item === 'object' && 'kind' in item) yield item as Record<string, unknown>;

@@ -1,5 +1,5 @@
-import { LineCounter, parseAllDocuments, isMap, isSeq, isPair, isScalar, visit } from 'yaml';
-import type { Document, Node, YAMLMap } from 'yaml';
+import { LineCounter, parseAllDocuments, isMap, isSeq, isPair, isScalar } from 'yaml';
+import type { Document, DocumentOptions, Node, ParseOptions, SchemaOptions, YAMLMap } from 'yaml';
 
 /** How new text must look to blend into a file. */
 export interface SourceStyle {
@@ -39,10 +39,26 @@ export interface ParsedSource {
 /** Upper bound on aliases resolved when converting to plain values (alias bombs). */
 export const MAX_ALIAS_COUNT = 100;
 
+/** How every input is parsed: duplicate keys are errors, merge keys are understood. */
+export const PARSE_OPTIONS: ParseOptions & DocumentOptions & SchemaOptions = { uniqueKeys: true, prettyErrors: false, strict: true, merge: true };
+
+/**
+ * What one document says about its own style; a fact it does not state is undefined, and the
+ * stream's first document that states it decides (see `parseSource`).
+ */
+export interface RawStyle {
+  /** Indentation step of the first nested block mapping (0: none). */
+  indent: number;
+  /** The first block sequence under a key: dash at the key's column, and dash-to-item columns if on one line. */
+  seq?: { indentless: boolean; gap?: number };
+  /** Padding inside the first non-empty flow collection. */
+  flowPadding?: boolean;
+}
+
 /** Parses a multi-document YAML (or JSON) text, keeping every source range. */
 export function parseSource(text: string, isJson = false): ParsedSource {
   const lines = new LineCounter();
-  const docs = parseAllDocuments(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false, strict: true, merge: true });
+  const docs = parseAllDocuments(text, { ...PARSE_OPTIONS, lineCounter: lines });
   const list = Array.isArray(docs) ? docs : [];
   const errors: SourceError[] = [];
   for (const doc of list) {
@@ -51,10 +67,63 @@ export function parseSource(text: string, isJson = false): ParsedSource {
       errors.push({ message: error.message.split('\n')[0], code: error.code, line, col });
     }
   }
-  const style = detectStyle(text, list, isJson);
-  const perDoc = list.map((d) => ({ start: d.range[0], end: d.range[2], style: detectStyle(text, [d], style.json, style) }));
-  const styleAt = (offset: number) => perDoc.find((d) => offset >= d.start && offset <= d.end)?.style ?? style;
+  const eol = text.includes('\r\n') ? '\r\n' : '\n';
+  const jsonLike = list.map((d) => isJsonLike(text, d));
+  const json = isJson || (list.length > 0 && jsonLike.every(Boolean));
+  // Style facts of each document, walked once and only when asked for.
+  const raws: (RawStyle | undefined)[] = [];
+  const rawOf = (i: number) => (raws[i] ??= rawStyleOf(text, list[i], json));
+  const first = <T>(get: (raw: RawStyle) => T | undefined): T | undefined => {
+    for (let i = 0; i < list.length; i++) {
+      const v = get(rawOf(i));
+      if (v !== undefined) return v;
+    }
+    return undefined;
+  };
+  const globalSeq = first((r) => r.seq);
+  const style: SourceStyle = {
+    eol,
+    indent: first((r) => r.indent || undefined) ?? 2,
+    indentlessSeq: globalSeq?.indentless ?? false,
+    json,
+    flowPadding: first((r) => r.flowPadding) ?? true,
+    seqGap: globalSeq?.gap ?? 2,
+  };
+  const perDoc: (SourceStyle | undefined)[] = [];
+  const docStyle = (i: number): SourceStyle => {
+    // A JSON document inside a YAML stream detects its own indentation as JSON.
+    const own = jsonLike[i] && !json ? rawStyleOf(text, list[i], true) : rawOf(i);
+    return (perDoc[i] ??= styleFrom(own, jsonLike[i] || json, style));
+  };
+  const styleAt = (offset: number) => {
+    const i = docIndexAt(list, offset);
+    return i < 0 ? style : docStyle(i);
+  };
   return { text, docs: list, lines, style, errors, styleAt };
+}
+
+/** The style of a document that says `own` of itself, the stream saying `stream`. */
+export function styleFrom(own: RawStyle, json: boolean, stream: SourceStyle): SourceStyle {
+  return {
+    eol: stream.eol,
+    indent: own.indent || stream.indent,
+    indentlessSeq: own.seq ? own.seq.indentless : stream.indentlessSeq,
+    json,
+    flowPadding: own.flowPadding ?? stream.flowPadding,
+    seqGap: own.seq?.gap ?? stream.seqGap,
+  };
+}
+
+/** Index of the first document whose range holds `offset`, or -1 (ranges are ordered). */
+function docIndexAt(docs: readonly Document.Parsed[], offset: number): number {
+  let lo = 0;
+  let hi = docs.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (docs[mid].range[2] < offset) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < docs.length && docs[lo].range[0] <= offset ? lo : -1;
 }
 
 /** 1-based line and column of an offset. */
@@ -62,61 +131,72 @@ export function positionOf(src: ParsedSource, offset: number): { line: number; c
   return src.lines.linePos(offset);
 }
 
-function detectStyle(text: string, docs: Document.Parsed[], isJson: boolean, fallback?: SourceStyle): SourceStyle {
-  const eol = text.includes('\r\n') ? '\r\n' : '\n';
-  let indent = 0;
-  let indentlessSeq: boolean | undefined;
-  let flowPadding: boolean | undefined;
-  let seqGap: number | undefined;
+/**
+ * The style facts of one document: the first nested block mapping gives the indentation (for
+ * JSON, the first object whose keys are on their own lines), the first block sequence under a
+ * key the sequence layout, the first non-empty flow collection the padding. One walk in
+ * document order (as yaml's `visit`), ending once all three are known.
+ */
+export function rawStyleOf(text: string, doc: Document.Parsed, json: boolean): RawStyle {
+  const raw: RawStyle = { indent: 0 };
+  let seqSeen = false;
   const columnOf = (offset: number) => offset - (text.lastIndexOf('\n', offset - 1) + 1);
-  const json = isJson || (docs.length > 0 && docs.every((d) => isJsonLike(text, d)));
-  for (const doc of docs) {
-    visit(doc, {
-      Pair(_key, pair) {
-        if (!isScalar(pair.key) || !pair.key.range) return;
-        const value = pair.value as Node | null;
-        if (!value || !value.range) return;
-        if (isMap(value) && value.flow && json && value.items.length > 0 && !indent) {
-          // JSON: the step between a key and the keys of the object it opens, when on own lines.
-          const first = value.items[0];
-          if (isPair(first) && isScalar(first.key) && first.key.range && lineStartsAt(text, first.key.range[0]) && lineStartsAt(text, pair.key.range[0])) {
-            const d = columnAt(text, first.key.range[0]) - columnAt(text, pair.key.range[0]);
-            if (d > 0) indent = d;
-          }
-        }
-        if (isMap(value) && !value.flow && value.items.length > 0 && !indent) {
-          const first = value.items[0];
-          if (isPair(first) && isScalar(first.key) && first.key.range) {
-            const d = columnOf(first.key.range[0]) - columnOf(pair.key.range[0]);
-            if (d > 0 && lineStartsAt(text, first.key.range[0])) indent = d;
-          }
-        }
-        if (isSeq(value) && !value.flow && value.items.length > 0 && indentlessSeq === undefined) {
-          const first = value.items[0] as Node;
-          const dash = first?.range ? dashBefore(text, first.range[0]) : -1;
-          if (dash >= 0) indentlessSeq = columnOf(dash) === columnOf(pair.key.range[0]);
-          if (dash >= 0 && first?.range && first.range[0] - dash > 1 && !text.slice(dash, first.range[0]).includes('\n')) seqGap = first.range[0] - dash;
-        }
-      },
-      Map(_key, map) {
-        if (map.flow && map.items.length > 0 && flowPadding === undefined && map.range) flowPadding = text[map.range[0] + 1] === ' ';
-      },
-      Seq(_key, seq) {
-        if (seq.flow && seq.items.length > 0 && flowPadding === undefined && seq.range) flowPadding = text[seq.range[0] + 1] === ' ';
-      },
-    });
-  }
-  return {
-    eol,
-    indent: indent || fallback?.indent || 2,
-    indentlessSeq: indentlessSeq ?? fallback?.indentlessSeq ?? false,
-    json,
-    flowPadding: flowPadding ?? fallback?.flowPadding ?? true,
-    seqGap: seqGap ?? fallback?.seqGap ?? 2,
+  const done = () => raw.indent !== 0 && seqSeen && raw.flowPadding !== undefined;
+  const pair = (p: { key: unknown; value: unknown }) => {
+    const key = p.key;
+    if (!isScalar(key) || !key.range) return;
+    const value = p.value as Node | null;
+    if (!value || !value.range) return;
+    if (isMap(value) && value.flow && json && value.items.length > 0 && !raw.indent) {
+      // JSON: the step between a key and the keys of the object it opens, when on own lines.
+      const first = value.items[0];
+      if (isPair(first) && isScalar(first.key) && first.key.range && lineStartsAt(text, first.key.range[0]) && lineStartsAt(text, key.range[0])) {
+        const d = columnAt(text, first.key.range[0]) - columnAt(text, key.range[0]);
+        if (d > 0) raw.indent = d;
+      }
+    }
+    if (isMap(value) && !value.flow && value.items.length > 0 && !raw.indent) {
+      const first = value.items[0];
+      if (isPair(first) && isScalar(first.key) && first.key.range) {
+        const d = columnOf(first.key.range[0]) - columnOf(key.range[0]);
+        if (d > 0 && lineStartsAt(text, first.key.range[0])) raw.indent = d;
+      }
+    }
+    if (isSeq(value) && !value.flow && value.items.length > 0 && !seqSeen) {
+      const first = value.items[0] as Node;
+      const dash = first?.range ? dashBefore(text, first.range[0]) : -1;
+      if (dash >= 0) {
+        seqSeen = true;
+        raw.seq = { indentless: columnOf(dash) === columnOf(key.range[0]) };
+        if (first.range![0] - dash > 1 && !text.slice(dash, first.range![0]).includes('\n')) raw.seq.gap = first.range![0] - dash;
+      }
+    }
   };
+  // Returns true to stop the walk.
+  const walk = (node: unknown): boolean => {
+    if (node === null || typeof node !== 'object') return false;
+    if (isMap(node) || isSeq(node)) {
+      const coll = node as YAMLMap;
+      if (coll.flow && coll.items.length > 0 && raw.flowPadding === undefined && coll.range) {
+        raw.flowPadding = text[coll.range[0] + 1] === ' ';
+        if (done()) return true;
+      }
+      for (const item of coll.items as unknown[]) if (walk(item)) return true;
+      return false;
+    }
+    if (isPair(node)) {
+      pair(node);
+      if (done()) return true;
+      return walk(node.key) || walk(node.value);
+    }
+    return false;
+  };
+  walk(doc.contents);
+  return raw;
 }
 
-function isJsonLike(text: string, doc: Document.Parsed): boolean {
+/** True when a document is written as JSON: its content is a flow collection opening the document. */
+export function isJsonLike(text: string, doc: Document.Parsed): boolean {
   const contents = doc.contents as Node | null;
   if (!contents || !(isMap(contents) || isSeq(contents)) || !contents.flow) return false;
   return /^\s*[[{]/.test(text.slice(doc.range[0], contents.range![0] + 1));
