@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-import { Command, Option } from 'commander';
-import { readFileSync, existsSync } from 'node:fs';
+import type { Command } from 'commander';
+import { readFileSync, existsSync, realpathSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -17,8 +17,12 @@ function version(): string {
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
-/** Builds the command line. Heavy modules load inside the actions, so `--help` stays fast. */
-export function buildProgram(): Command {
+/**
+ * Builds the command line. Heavy modules load inside the actions, so `--help` stays fast;
+ * commander itself loads here, so `--version` alone does not need it.
+ */
+export async function buildProgram(): Promise<Command> {
+  const { Command, Option } = await import('commander');
   const program = new Command();
   program
     .name('cuirass')
@@ -128,7 +132,10 @@ process.stdout.on('error', (e: NodeJS.ErrnoException) => {
   throw e;
 });
 
-const isMain = process.argv[1] && fileURLToPath(import.meta.url) === (await import('node:fs')).realpathSync(process.argv[1]);
+const isMain = process.argv[1] && fileURLToPath(import.meta.url) === realpathSync(process.argv[1]);
 if (isMain) {
-  await buildProgram().parseAsync(process.argv);
+  const args = process.argv.slice(2);
+  // The cold-start path: `cuirass --version` prints what commander would, without loading it.
+  if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) process.stdout.write(`${version()}\n`);
+  else await (await buildProgram()).parseAsync(process.argv);
 }

@@ -6,9 +6,6 @@ import { processText, UsageError } from '../run.js';
 import type { Outcome } from '../run.js';
 import { runProject } from '../project.js';
 import { collectErrors, collectFindings, reaches } from '../report/findings.js';
-import { jsonReport } from '../report/json.js';
-import { sarifReport } from '../report/sarif.js';
-import { textReport } from '../report/text.js';
 import { formatError } from '../report/summary.js';
 import type { Severity } from '../types.js';
 import { optionsFrom } from './harden.js';
@@ -66,9 +63,12 @@ export async function runCheck(paths: string[], opts: CheckOptions, version: str
   const errors = collectErrors(all);
   const color = opts.color !== false && !process.env.NO_COLOR && Boolean(process.stdout.isTTY);
   const format = opts.format ?? 'text';
-  if (format === 'json') process.stdout.write(jsonReport(findings, errors, version));
-  else if (format === 'sarif') process.stdout.write(sarifReport(findings, errors, options.transforms, new Map(all.map((o) => [o.display, o.input])), version));
-  else process.stdout.write(textReport(findings, errors, color));
+  // Only the format asked for is loaded.
+  if (format === 'json') process.stdout.write((await import('../report/json.js')).jsonReport(findings, errors, version));
+  else if (format === 'sarif') {
+    const { sarifReport } = await import('../report/sarif.js');
+    process.stdout.write(sarifReport(findings, errors, options.transforms, new Map(all.map((o) => [o.display, o.input])), version));
+  } else process.stdout.write((await import('../report/text.js')).textReport(findings, errors, color));
   const failing = findings.filter((f) => reaches(f, opts.failOn));
   if (!opts.quiet && format === 'text') {
     const pending = findings.filter((f) => f.status === 'pending').length;

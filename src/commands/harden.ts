@@ -6,15 +6,10 @@ import { processText, selectTransforms, splitIds, UsageError } from '../run.js';
 import type { Outcome, RunOptions } from '../run.js';
 import { ConfigError, findConfig, loadConfig } from '../config.js';
 import { TRANSFORMS } from '../../transforms/index.js';
-import { unifiedDiff } from '../report/diff.js';
 import { summarize, formatError } from '../report/summary.js';
 import { writeAtomic } from '../write.js';
 import { REDACTED, redact, sideFileContent, sidecarContent, withDocs, writeGenerated } from '../emit.js';
 import { existsSync, readFileSync } from 'node:fs';
-import { collectErrors, collectFindings } from '../report/findings.js';
-import { jsonReport } from '../report/json.js';
-import { sarifReport } from '../report/sarif.js';
-import { jsonPatches } from '../report/json-patch.js';
 import { POLICY_FILE, runProject } from '../project.js';
 import { displayPath } from '../load.js';
 import type { GeneratedDoc } from '../engine/index.js';
@@ -48,7 +43,15 @@ export function optionsFrom(paths: string[], opts: CliOptions): RunOptions {
   };
 }
 
-/** Diffs of one outcome: the file itself, then every file it creates, secrets redacted. */
+// The report modules (and the diff and JSON-patch libraries) load only for the format that needs
+// them: `--write` and `-` to YAML start faster without them.
+type UnifiedDiff = typeof import('../report/diff.js').unifiedDiff;
+let unifiedDiff: UnifiedDiff;
+async function loadDiff(): Promise<void> {
+  unifiedDiff ??= (await import('../report/diff.js')).unifiedDiff;
+}
+
+/** Diffs of one outcome: the file itself, then every file it creates, secrets redacted (after `loadDiff`). */
 function diffsOf(o: Outcome, file: InputFile | undefined, color: boolean): string {
   let out = o.status === 'changed' ? unifiedDiff(o.display, redact(o.input, o.secrets), redact(o.output, o.secrets), color) : '';
   const folder = file ? dirname(file.path) : undefined;
@@ -81,11 +84,19 @@ function maskSecretFile(text: string, merge: string): string {
 }
 
 /** `--format json|sarif|json-patch` of the default command. */
-function machineReport(format: string, outcomes: Outcome[], generated: { file: string; docs: GeneratedDoc[] }[], options: RunOptions, version: string): string {
-  if (format === 'json-patch') return JSON.stringify(jsonPatches(outcomes, generated), null, 2) + '\n';
+async function machineReport(format: string, outcomes: Outcome[], generated: { file: string; docs: GeneratedDoc[] }[], options: RunOptions, version: string): Promise<string> {
+  if (format === 'json-patch') {
+    const { jsonPatches } = await import('../report/json-patch.js');
+    return JSON.stringify(jsonPatches(outcomes, generated), null, 2) + '\n';
+  }
+  const { collectErrors, collectFindings } = await import('../report/findings.js');
   const findings = collectFindings(outcomes);
   const errors = collectErrors(outcomes);
-  if (format === 'sarif') return sarifReport(findings, errors, options.transforms, new Map(outcomes.map((o) => [o.display, o.input])), version);
+  if (format === 'sarif') {
+    const { sarifReport } = await import('../report/sarif.js');
+    return sarifReport(findings, errors, options.transforms, new Map(outcomes.map((o) => [o.display, o.input])), version);
+  }
+  const { jsonReport } = await import('../report/json.js');
   return jsonReport(findings, errors, version);
 }
 
@@ -115,8 +126,10 @@ export async function runHarden(paths: string[], opts: CliOptions, version = '0.
     const project = runProject([{ o: outcome, dir: '' }], options);
     outcome.documents = [...outcome.documents, ...(project.documents.get('') ?? [])];
     outcome.remaining = [...outcome.remaining, ...(project.findings.get(outcome.display) ?? [])];
-    if (opts.format === 'diff') process.stdout.write(diffsOf(outcome, undefined, color));
-    else if (opts.format && opts.format !== 'yaml') process.stdout.write(machineReport(opts.format, [outcome], [], options, version));
+    if (opts.format === 'diff') {
+      await loadDiff();
+      process.stdout.write(diffsOf(outcome, undefined, color));
+    } else if (opts.format && opts.format !== 'yaml') process.stdout.write(await machineReport(opts.format, [outcome], [], options, version));
     else process.stdout.write(withDocs(outcome.output, outcome.documents));
     if (!opts.quiet) err(summarize([outcome], { wrote: false }));
     return opts.check && (outcome.status === 'changed' || outcome.documents.length > 0) ? 1 : 0;
@@ -184,6 +197,7 @@ export async function runHarden(paths: string[], opts: CliOptions, version = '0.
 
   const format = opts.format ?? (opts.write || opts.out ? undefined : 'diff');
   if (format === 'diff') {
+    await loadDiff();
     for (const { o, file } of outcomes) process.stdout.write(diffsOf(o, file, color));
     for (const g of generated) {
       const path = join(g.dir, POLICY_FILE);
@@ -203,7 +217,7 @@ export async function runHarden(paths: string[], opts: CliOptions, version = '0.
     if (docs.length) process.stdout.write(withDocs('', docs));
   } else if (format) {
     const policyFiles = generated.map((g) => ({ file: displayPath(join(g.dir, POLICY_FILE)), docs: g.docs }));
-    process.stdout.write(machineReport(format, outcomes.map(({ o }) => o), policyFiles, options, version));
+    process.stdout.write(await machineReport(format, outcomes.map(({ o }) => o), policyFiles, options, version));
   }
   const all = outcomes.map(({ o }) => o);
   for (const e of options.exemptions ?? []) {
