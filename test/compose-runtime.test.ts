@@ -69,20 +69,8 @@ const STACKS: Record<string, Record<string, string>> = {
   'values shared through anchors, aliases and merge keys': {
     'compose.yaml': readFileSync(join(ROOT, 'fixtures/secrets-from-env/compose-anchored-env.in.yaml'), 'utf8'),
   },
-  'passwords by name, $$ escapes, list and map': {
-    'compose.yaml': `services:
-  db:
-    image: postgres:16
-    environment:
-      POSTGRES_USER: shop
-      POSTGRES_PASSWORD: "s3cr3t-Pa$$word"   # do not commit!
-  app:
-    image: shop/app:1.0
-    environment:
-      - DATABASE_URL=postgres://shop:hunter2@db:5432/shop
-      - API_TOKEN=tok_abcdef123456
-      - LOG_LEVEL=info
-`,
+  'a password by name for an image with _FILE support': {
+    'compose.yaml': readFileSync(join(ROOT, 'fixtures/secrets-from-env/compose-env-map-postgres-file.in.yaml'), 'utf8'),
   },
 };
 
