@@ -114,6 +114,21 @@ describe('files and folders', () => {
     expect(r.stdout).toMatch(/^--- .*web\.yaml$/m);
     expect(readFileSync(join(dir, 'web.yaml'), 'utf8')).toBe(DEPLOYMENT);
   });
+  it('--check on one hardened manifest passes when its policy file (not an input) already holds the policies', () => {
+    const dir = tempDir({ 'web.yaml': DEPLOYMENT });
+    expect(cli([dir, '--write', '--quiet']).status).toBe(0);
+    const policies = join(dir, 'cuirass-network-policies.yaml');
+    const before = statSync(policies).mtimeMs;
+    const r = cli([join(dir, 'web.yaml'), '--check']);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toBe('');
+    // --write does not rewrite it either.
+    expect(cli([join(dir, 'web.yaml'), '--write', '--quiet']).status).toBe(0);
+    expect(statSync(policies).mtimeMs).toBe(before);
+    // A policy file that lacks them is still a pending change.
+    writeFileSync(policies, '# emptied\n');
+    expect(cli([join(dir, 'web.yaml'), '--check', '--quiet']).status).toBe(1);
+  });
   it('an invalid file among valid ones: exit 2, file:line:col, invalid file untouched, the others written', () => {
     const bad = 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\n  name: y\n';
     const dir = tempDir({ 'bad.yaml': bad, 'good.yaml': DEPLOYMENT });

@@ -185,6 +185,10 @@ export async function runHarden(paths: string[], opts: CliOptions, version = '0.
   const generated: { dir: string; root: string; docs: GeneratedDoc[] }[] = [];
   for (const [dir, docs] of project.documents) {
     const root = outcomes.find(({ file }) => dirname(file.path) === dir)?.file.root ?? dir;
+    // A policy file that already says this (it was not among the inputs) is not a change.
+    const path = join(dir, POLICY_FILE);
+    const before = existsSync(path) ? readFileSync(path, 'utf8') : undefined;
+    if (before !== undefined && sidecarContent(before, docs) === before && !opts.out) continue;
     generated.push({ dir, root, docs });
     try {
       if (opts.write) writeGenerated(dir, [], docs);
