@@ -1,8 +1,8 @@
-import { Composer, LineCounter, Parser, parseAllDocuments } from 'yaml';
+import { Composer, LineCounter, Parser } from 'yaml';
 import type { Document, Node } from 'yaml';
 import { Fix, applyEdits, mergeDocs, mergeFiles, parseSource, renderOps } from './engine/index.js';
 import type { GeneratedDoc, Op, ParsedSource, SideFile, SourceError, SourceStyle } from './engine/index.js';
-import { MAX_ALIAS_COUNT, PARSE_OPTIONS, isJsonLike, rawStyleOf } from './engine/source.js';
+import { FAST_PARSE_OPTIONS, MAX_ALIAS_COUNT, hasDuplicateKeys, isJsonLike, parseDocuments, rawStyleOf } from './engine/source.js';
 import type { RawStyle } from './engine/source.js';
 import { isKubernetesDoc, objectsOf, podTemplateOf } from './kubernetes/model.js';
 import type { K8sObject } from './kubernetes/model.js';
@@ -218,7 +218,7 @@ class StreamRun {
     this.file = info.file ?? '';
     this.values = options.transforms.some((t) => t.project);
     const parser = new Parser(this.lines.addNewLine);
-    this.parsed = new Composer(PARSE_OPTIONS).compose(parser.parse(input))[Symbol.iterator]() as Iterator<Document.Parsed>;
+    this.parsed = new Composer(FAST_PARSE_OPTIONS).compose(parser.parse(input))[Symbol.iterator]() as Iterator<Document.Parsed>;
   }
 
   run(): HardenResult {
@@ -322,7 +322,8 @@ class StreamRun {
       this.ended = true;
       return undefined;
     }
-    if (next.value.errors.length) throw WHOLE;
+    // Errors, and duplicate keys (not checked by this parse), are for the whole-text passes.
+    if (next.value.errors.length || hasDuplicateKeys(next.value)) throw WHOLE;
     return next.value;
   }
 
@@ -361,6 +362,9 @@ class StreamRun {
       const doc = v.doc!;
       const kubernetes = isKubernetesDoc(doc);
       d.final = { shape: kubernetes ? objectsOf(doc).map(shapeKey) : ['-'], kubernetes, compose: isComposeDoc(doc) };
+      // Kubernetes texts go to the run-wide transforms; a Compose document makes a text Compose
+      // unless another is Kubernetes (then the run-wide step parses the text itself).
+      if (this.values && !kubernetes && d.final.compose) this.values = false;
       if (this.values) {
         try {
           d.final.value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
@@ -388,8 +392,8 @@ class StreamRun {
     v.src = undefined;
     v.doc = undefined;
     const lines = new LineCounter();
-    const parsed = parseAllDocuments(next, { ...PARSE_OPTIONS, lineCounter: lines });
-    if (!Array.isArray(parsed) || parsed.length !== 1 || parsed[0].errors.length) throw WHOLE;
+    const parsed = parseDocuments(next, lines);
+    if (parsed.length !== 1 || parsed[0].errors.length) throw WHOLE;
     d.versions.push(this.version(d, k + 1, next, parsed[0], lines, next));
   }
 

@@ -1,4 +1,4 @@
-import { isAlias, isMap, isScalar, isSeq, visit } from 'yaml';
+import { isAlias, isMap, isPair, isScalar, isSeq } from 'yaml';
 import type { Alias, Document, Node, Pair, YAMLMap, YAMLSeq } from 'yaml';
 import { MAX_ALIAS_COUNT, pairOf } from '../engine/index.js';
 import { profileFor } from '../../transforms/profiles/index.js';
@@ -115,12 +115,23 @@ export function resolveAlias(doc: Document.Parsed, alias: Alias): Node | undefin
   if (!anchors) {
     anchors = new Map();
     const found = anchors;
-    visit(doc, {
-      Node(_key, node) {
-        const name = (node as { anchor?: string }).anchor;
-        if (name && !isAlias(node)) found.set(name, [...(found.get(name) ?? []), node as Node]);
-      },
-    });
+    // Every node in document order (as yaml's visit), without its per-node bookkeeping.
+    const walk = (node: unknown): void => {
+      if (node === null || typeof node !== 'object') return;
+      if (isPair(node)) {
+        walk(node.key);
+        walk(node.value);
+        return;
+      }
+      const name = (node as { anchor?: string }).anchor;
+      if (name && !isAlias(node)) {
+        const list = found.get(name);
+        if (list) list.push(node as Node);
+        else found.set(name, [node as Node]);
+      }
+      if (isMap(node) || isSeq(node)) for (const item of (node as YAMLMap).items as unknown[]) walk(item);
+    };
+    walk(doc.contents);
     ANCHORS.set(doc, anchors);
   }
   const candidates = anchors.get(alias.source) ?? [];
