@@ -4,6 +4,8 @@ import { Fix, applyEdits, mergeDocs, mergeFiles, parseSource, renderOps } from '
 import type { GeneratedDoc, Op, ParsedSource, SideFile, SourceError, SourceStyle } from './engine/index.js';
 import { FAST_PARSE_OPTIONS, MAX_ALIAS_COUNT, hasDuplicateKeys, isJsonLike, parseDocuments, rawStyleOf } from './engine/source.js';
 import type { RawStyle } from './engine/source.js';
+import { addObjectPositions } from './object-positions.js';
+import type { Position } from './object-positions.js';
 import { isKubernetesDoc, objectsOf, podTemplateOf } from './kubernetes/model.js';
 import type { K8sObject } from './kubernetes/model.js';
 import { isComposeDoc, servicesOf } from './compose/model.js';
@@ -208,6 +210,8 @@ class StreamRun {
   private readonly streamStyles: SourceStyle[] = [];
   /** Keep each document's plain value for the run-wide transforms (false after one failed). */
   private values: boolean;
+  /** Where the input's objects start, for the run-wide transforms' findings. */
+  private readonly positions = new Map<string, Position>();
 
   constructor(
     private readonly input: string,
@@ -280,7 +284,10 @@ class StreamRun {
       }),
     );
     const applied = [...changes.values()];
-    if (this.values && kubernetes) keepValues(output, docs.map((d) => d.final!.value));
+    if (this.values && kubernetes) {
+      VALUES.keep(output, docs.map((d) => d.final!.value), docs.length);
+      POSITIONS.keep(this.input, this.positions, this.positions.size);
+    }
     return {
       output,
       changes: applied,
@@ -308,6 +315,7 @@ class StreamRun {
       // Every document after the first starts with its own `---` line.
       if (index > 0 && (this.input[start - 1] !== '\n' || !this.input.startsWith('---', start))) throw WHOLE;
       const text = this.input.slice(start, end);
+      if (this.values) addObjectPositions(this.positions, doc.contents as Node, this.lines);
       const d: StreamDoc = { index, start, versions: [], settled: -1, shape: isKubernetesDoc(doc) ? objectsOf(doc).map(shapeKey) : ['-'] };
       this.docs.push(d);
       d.versions.push(this.version(d, 0, text, doc, this.lines, this.input));
@@ -454,39 +462,53 @@ class StreamRun {
 }
 
 /**
- * Plain values of the documents of hardened texts, by output text, until the run-wide
- * transforms take them (`takeDocumentValues`): converting the trees at hand is cheaper than
- * parsing the output again. Bounded: what falls out is parsed again when asked for.
+ * What the run-wide transforms need of a hardened text, kept from its hardening until they take
+ * it: the plain values of the output's documents (converting the trees at hand is cheaper than
+ * parsing the output again) and where the input's objects start (for their findings). By text;
+ * bounded: what falls out is parsed again when asked for.
  */
-const VALUES = new Map<string, unknown[]>();
-const MAX_VALUES_HELD = 200_000;
-let valuesHeld = 0;
+class Handoff<T> {
+  private readonly kept = new Map<string, { value: T; size: number }>();
+  private held = 0;
+  constructor(private readonly limit: number) {}
 
-function keepValues(text: string, values: unknown[]): void {
-  const old = VALUES.get(text);
-  if (old) valuesHeld -= old.length;
-  VALUES.delete(text);
-  VALUES.set(text, values);
-  valuesHeld += values.length;
-  for (const [key, held] of VALUES) {
-    if (valuesHeld <= MAX_VALUES_HELD) break;
-    VALUES.delete(key);
-    valuesHeld -= held.length;
+  keep(text: string, value: T, size: number): void {
+    this.take(text);
+    this.kept.set(text, { value, size });
+    this.held += size;
+    for (const [key, entry] of this.kept) {
+      if (this.held <= this.limit) break;
+      this.kept.delete(key);
+      this.held -= entry.size;
+    }
+  }
+
+  take(text: string): T | undefined {
+    const entry = this.kept.get(text);
+    if (!entry) return undefined;
+    this.kept.delete(text);
+    this.held -= entry.size;
+    return entry.value;
   }
 }
 
+const VALUES = new Handoff<unknown[]>(200_000);
+const POSITIONS = new Handoff<Map<string, Position>>(200_000);
+
 /**
  * The plain value (`doc.toJS({maxAliasCount})`) of every document of `text`, when `text` is
- * the output of a recent `hardenText` that kept them; undefined otherwise. Each set is given
- * out once.
+ * the output of a recent `hardenText` that kept them; undefined otherwise. Given out once.
  */
 export function takeDocumentValues(text: string): unknown[] | undefined {
-  const values = VALUES.get(text);
-  if (values) {
-    VALUES.delete(text);
-    valuesHeld -= values.length;
-  }
-  return values;
+  return VALUES.take(text);
+}
+
+/**
+ * Where each object of `text` starts (`addObjectPositions` over its documents), when `text` is
+ * the input of a recent `hardenText` that kept it; undefined otherwise. Given out once.
+ */
+export function takeInputPositions(text: string): Map<string, Position> | undefined {
+  return POSITIONS.take(text);
 }
 
 /** A style whose facts are computed when first read (a fact may need documents further on). */

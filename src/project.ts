@@ -1,11 +1,13 @@
 import { dirname } from 'node:path';
-import { Composer, isMap, isSeq, LineCounter, parseAllDocuments, Parser } from 'yaml';
-import type { Node, YAMLMap } from 'yaml';
+import { Composer, LineCounter, parseAllDocuments, Parser } from 'yaml';
+import type { Node } from 'yaml';
 import type { GeneratedDoc } from './engine/index.js';
 import { MAX_ALIAS_COUNT } from './engine/index.js';
 import type { Outcome, RunOptions } from './run.js';
 import type { Finding, ProjectObject } from './types.js';
-import { takeDocumentValues } from './harden.js';
+import { takeDocumentValues, takeInputPositions } from './harden.js';
+import { addObjectPositions, refKey } from './object-positions.js';
+import type { Position } from './object-positions.js';
 
 /** Sidecar file that takes the policies generated for a folder. */
 export const POLICY_FILE = 'cuirass-network-policies.yaml';
@@ -38,29 +40,16 @@ function* plainObjects(text: string): Generator<Record<string, unknown>> {
   }
 }
 
-/** `kind/namespace/name` of an object, as a finding's ObjectRef names it. */
-function refKey(kind: unknown, namespace: unknown, name: unknown): string {
-  return `${String(kind ?? '')}/${String(namespace ?? '')}/${String(name ?? '')}`;
-}
-
 /**
  * Where each object of an input text starts (line and column of its first key), by refKey.
- * Only parsed for files that get a finding.
+ * Only asked for files that get a finding; handed over by `hardenText` when it kept them.
  */
-function positions(text: string): Map<string, { line: number; col: number }> {
+function positions(text: string): Map<string, Position> {
+  const kept = takeInputPositions(text);
+  if (kept) return kept;
   const lines = new LineCounter();
-  const out = new Map<string, { line: number; col: number }>();
-  const at = (node: Node) => {
-    if (!isMap(node)) return;
-    const map = node as YAMLMap;
-    const meta = map.get('metadata', true) as YAMLMap | undefined;
-    const get = (key: string) => (isMap(meta) ? meta.get(key) : undefined);
-    const key = refKey(map.get('kind'), get('namespace'), get('name'));
-    if (!out.has(key) && map.range) out.set(key, lines.linePos(map.range[0]));
-    const items = map.get('items', true);
-    if (String(map.get('kind') ?? '').endsWith('List') && isSeq(items)) for (const item of items.items) at(item as Node);
-  };
-  for (const doc of parseAllDocuments(text, { lineCounter: lines, merge: true })) if (doc.contents) at(doc.contents as Node);
+  const out = new Map<string, Position>();
+  for (const doc of parseAllDocuments(text, { lineCounter: lines, merge: true })) if (doc.contents) addObjectPositions(out, doc.contents as Node, lines);
   return out;
 }
 
@@ -88,7 +77,7 @@ export function runProject(inputs: readonly { o: Outcome; dir: string }[], optio
     }
     const seen = new Set<string>();
     const texts = new Map(inputs.map(({ o }) => [o.display, o.input]));
-    const located = new Map<string, Map<string, { line: number; col: number }>>();
+    const located = new Map<string, Map<string, Position>>();
     const where = (file: string, object: Finding['object']) => {
       if (!object) return undefined;
       if (!located.has(file)) located.set(file, positions(texts.get(file) ?? ''));
