@@ -375,7 +375,7 @@ class StreamRun {
       if (this.values && !kubernetes && d.final.compose) this.values = false;
       if (this.values) {
         try {
-          d.final.value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+          d.final.value = packValue(doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }));
         } catch {
           this.values = false;
         }
@@ -396,7 +396,7 @@ class StreamRun {
     if (next === v.text || next.includes('\r')) throw WHOLE;
     if (d.index > 0 && !next.startsWith('---')) throw WHOLE;
     // The plan is spent: its nodes (and the tree they hold) can go.
-    for (const f of editing) f.ops = [];
+    for (const f of editing) f.ops = NONE;
     v.src = undefined;
     v.doc = undefined;
     const lines = new LineCounter();
@@ -500,7 +500,36 @@ const POSITIONS = new Handoff<Map<string, Position>>(200_000);
  * the output of a recent `hardenText` that kept them; undefined otherwise. Given out once.
  */
 export function takeDocumentValues(text: string): unknown[] | undefined {
-  return VALUES.take(text);
+  return VALUES.take(text)?.map(unpackValue);
+}
+
+/** A plain value kept as it is, because JSON would not give it back the same. */
+class Unpacked {
+  constructor(readonly value: unknown) {}
+}
+
+/**
+ * A document's plain value in a quarter of the memory, as JSON text, when JSON gives back an
+ * equal value: only strings, finite numbers (not -0), booleans, null, arrays and plain objects,
+ * no `__proto__` key, and no object reached twice (aliases share objects; JSON would copy them).
+ */
+function packValue(value: unknown): string | Unpacked {
+  const seen = new Set<object>();
+  const safe = (v: unknown): boolean => {
+    if (v === null || typeof v === 'string' || typeof v === 'boolean') return true;
+    if (typeof v === 'number') return Number.isFinite(v) && !Object.is(v, -0);
+    if (typeof v !== 'object' || seen.has(v)) return false;
+    seen.add(v);
+    if (Array.isArray(v)) return v.every(safe);
+    if (Object.getPrototypeOf(v) !== Object.prototype) return false;
+    for (const key of Object.keys(v)) if (key === '__proto__' || !safe((v as Record<string, unknown>)[key])) return false;
+    return Object.getOwnPropertySymbols(v).length === 0;
+  };
+  return safe(value) ? JSON.stringify(value) : new Unpacked(value);
+}
+
+function unpackValue(packed: unknown): unknown {
+  return packed instanceof Unpacked ? packed.value : JSON.parse(packed as string);
 }
 
 /**
@@ -604,13 +633,15 @@ export function planFindings(src: ParsedSource, options: HardenOptions, file = '
     for (const object of objectsOf(doc)) {
       const pod = podTemplateOf(object);
       const { active, invalid } = kubernetesExemptions(object, pod, options.exemptions ?? [], file);
+      // One reference for all the object's findings (a large run holds ~100,000 of them).
+      const ref = refOf(object);
       for (const transform of options.transforms) {
-        const ctx = contextFor(src, options, transform, refOf(object), object.node, findings, file, active);
+        const ctx = contextFor(src, options, transform, ref, object.node, findings, file, active);
         transform.object?.(object, ctx);
         if (pod && transform.pod) transform.pod(pod, ctx);
       }
       for (const t of options.transforms) if (t.project && pod) exemptionFor(active, t.id);
-      findings.push(...exemptionFindings(src, active, invalid, refOf(object), object.node));
+      findings.push(...exemptionFindings(src, active, invalid, ref, object.node));
     }
   }
   return findings;
@@ -623,13 +654,29 @@ function exemptionFindings(src: ParsedSource, active: ActiveExemption[], invalid
     return {
       transform: 'exemptions', owasp: '—', severity, message, field: '', object, line, col,
       behaviorChanging: false, fixable: false, reason: 'report only: a person has to decide',
-      ops: [], files: [], documents: [], secrets: [],
+      ops: NONE, files: NONE, documents: NONE, secrets: NONE,
     };
   };
   return [
     ...invalid.map((i) => make(i.at, i.message, 'medium')),
     ...active.filter((e) => !e.used && !e.origin).map((e) => make(e.at, `exemption (${e.source}) of ${[...e.skip].join(', ')} exempts nothing: ${e.reason}`, 'low')),
   ];
+}
+
+/**
+ * The empty list of every finding without ops, files, documents or secrets: one shared, frozen
+ * array instead of four new ones per finding.
+ */
+const NONE: never[] = Object.freeze([]) as unknown as never[];
+
+/** Field paths repeat from object to object: findings share one copy of each. */
+const FIELDS = new Map<string, string>();
+
+function intern(field: string): string {
+  const known = FIELDS.get(field);
+  if (known !== undefined) return known;
+  if (FIELDS.size < 50_000) FIELDS.set(field, field);
+  return field;
 }
 
 function refOf(object: K8sObject): ObjectRef {
@@ -682,17 +729,17 @@ function contextFor(
         owasp: transform.owasp,
         severity: report.severity ?? transform.severity,
         message: report.message,
-        field: report.field,
+        field: intern(report.field),
         object: report.object ?? object,
         line,
         col,
         behaviorChanging,
         fixable: reason === undefined,
         reason,
-        ops: reason === undefined ? ops : [],
-        files: reason === undefined ? files : [],
-        documents: reason === undefined ? documents : [],
-        secrets: report.secrets ?? [],
+        ops: reason === undefined && ops.length ? ops : NONE,
+        files: reason === undefined && files.length ? files : NONE,
+        documents: reason === undefined && documents.length ? documents : NONE,
+        secrets: report.secrets?.length ? report.secrets : NONE,
         ...(exempt ? { suppressed: `${exempt.reason} (${exempt.source})` } : {}),
       });
     },
