@@ -46,7 +46,9 @@ export function dependencies(services: readonly ComposeService[]): Map<string, S
     for (const d of Array.isArray(dependsOn) ? dependsOn : isRecord(dependsOn) ? Object.keys(dependsOn) : []) deps.add(String(d));
     for (const l of listOf(svc.effective.links)) deps.add(String(l).split(':')[0]);
     const strings = configStrings(svc);
-    for (const other of names) if (other !== svc.name && strings.some((s) => namesHost(s, other))) deps.add(other);
+    // One substring test over all of them first: most names appear in none (1,000 services).
+    const all = strings.join('\n');
+    for (const other of names) if (other !== svc.name && all.includes(other) && strings.some((s) => namesHost(s, other))) deps.add(other);
     graph.set(svc.name, new Set([...deps].filter((d) => names.has(d) && d !== svc.name)));
   }
   return graph;
