@@ -111,6 +111,25 @@ const YAML11_AMBIGUOUS = /^(?:[-+]?[0-9][0-9_]*(?::[0-9]+)+(?:\.[0-9_]*)?|y|Y|ye
 
 const SCALAR_OPTIONS = { lineWidth: 0, minContentWidth: 0 } as const;
 
+/**
+ * `stringify(value, SCALAR_OPTIONS).trimEnd()`, remembered: the same keys and values
+ * (`securityContext`, `true`, `10001`, `RuntimeDefault`) are rendered for thousands of
+ * documents, and each yaml `stringify` builds a Document and a Schema (~10% of a 1k run).
+ */
+const PLAIN = new Map<string | number | boolean | null, string>();
+
+function plainScalar(value: unknown): string {
+  const cacheable = value === null || typeof value === 'boolean' || (typeof value === 'number' && !Object.is(value, -0)) || (typeof value === 'string' && value.length <= 256);
+  if (!cacheable) return stringify(value, SCALAR_OPTIONS).trimEnd();
+  const key = value as string | number | boolean | null;
+  let text = PLAIN.get(key);
+  if (text === undefined) {
+    text = stringify(value, SCALAR_OPTIONS).trimEnd();
+    if (PLAIN.size < 10_000) PLAIN.set(key, text);
+  }
+  return text;
+}
+
 class Renderer {
   private readonly text: string;
   private style: SourceStyle;
@@ -206,11 +225,11 @@ class Renderer {
       if (original?.type === 'QUOTE_DOUBLE' || value.includes('\n') || YAML11_AMBIGUOUS.test(value)) return JSON.stringify(value);
       if (original?.type === 'QUOTE_SINGLE') return `'${value.replace(/'/g, "''")}'`;
     }
-    return stringify(value, SCALAR_OPTIONS).trimEnd();
+    return plainScalar(value);
   }
 
   private key(key: string): string {
-    return this.style.json ? JSON.stringify(key) : stringify(key, SCALAR_OPTIONS).trimEnd();
+    return this.style.json ? JSON.stringify(key) : plainScalar(key);
   }
 
   /** A value on one line, in flow style (or JSON). */
