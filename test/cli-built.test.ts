@@ -85,6 +85,18 @@ describe('stdin mode (Helm post-renderer, kustomize pipe)', () => {
     expect(r.stdout).toBe('');
     expect(r.stderr).toMatch(/<stdin>:2:1: .*unique/);
   });
+  it('a stream larger than the 1 MiB output slice comes out whole, even with a character split across the slice end', () => {
+    // The Deployment is hardened (output longer than input); the ConfigMap after it holds an
+    // emoji (two UTF-16 units) placed so that every output slice boundary near it splits it.
+    const hardened = cli(['-', '--skip', 'network-segmentation'], { input: DEPLOYMENT }).stdout;
+    const head = `${hardened}---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: big\ndata:\n  blob: "`;
+    const pad = (1 << 20) - 1 - head.length;
+    const input = `${head}${'a'.repeat(pad)}\u{1F510}${'b'.repeat(1 << 20)}\u{1F510}end"\n`;
+    expect(input.charCodeAt((1 << 20) - 1)).toBe(0xd83d);
+    const r = cli(['-', '--skip', 'network-segmentation'], { input });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe(input);
+  });
   it('generated Secrets go to the stream; nothing on stderr shows the value', () => {
     const input = DEPLOYMENT.replace('# pinned', '# pinned\n        env:\n        - name: DB_PASSWORD\n          value: hunter2-secret');
     const r = cli(['-'], { input });

@@ -21,6 +21,32 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
+/** The most of a string handed to stdout at once (UTF-16 code units). */
+const SLICE = 1 << 20;
+
+/**
+ * Writes `text` to stdout a slice at a time: `write` turns a string into a Buffer of its own, and
+ * the 13 MB output of 10,000 documents would be held twice at the end of a run. A slice never
+ * ends between the two halves of a surrogate pair (each is encoded on its own).
+ */
+function print(text: string): void {
+  for (let i = 0; i < text.length; ) {
+    let end = Math.min(i + SLICE, text.length);
+    const last = text.charCodeAt(end - 1);
+    if (end < text.length && last >= 0xd800 && last <= 0xdbff) end--;
+    process.stdout.write(text.slice(i, end));
+    i = end;
+  }
+}
+
+/** `withDocs(output, docs)`, printed without building it as one string. */
+function printStream(output: string, docs: readonly GeneratedDoc[]): void {
+  print(output);
+  if (docs.length === 0) return;
+  if (output !== '' && !output.endsWith('\n')) print('\n');
+  print(withDocs('', docs));
+}
+
 function useColor(opts: CliOptions): boolean {
   return opts.color !== false && !process.env.NO_COLOR && Boolean(process.stdout.isTTY);
 }
@@ -130,7 +156,7 @@ export async function runHarden(paths: string[], opts: CliOptions, version = '0.
       await loadDiff();
       process.stdout.write(diffsOf(outcome, undefined, color));
     } else if (opts.format && opts.format !== 'yaml') process.stdout.write(await machineReport(opts.format, [outcome], [], options, version));
-    else process.stdout.write(withDocs(outcome.output, outcome.documents));
+    else printStream(outcome.output, outcome.documents);
     if (!opts.quiet) err(summarize([outcome], { wrote: false }));
     return opts.check && (outcome.status === 'changed' || outcome.documents.length > 0) ? 1 : 0;
   }
@@ -212,9 +238,10 @@ export async function runHarden(paths: string[], opts: CliOptions, version = '0.
     let first = true;
     for (const { o } of outcomes) {
       if (o.status !== 'changed' && o.status !== 'unchanged') continue;
-      const text = withDocs(o.output, o.documents);
+      const text = o.documents.length ? withDocs(o.output, o.documents) : o.output;
       if (!first && !/^\uFEFF?---/.test(text)) process.stdout.write('---\n');
-      process.stdout.write(text.endsWith('\n') || text === '' ? text : text + '\n');
+      print(text);
+      if (!text.endsWith('\n') && text !== '') print('\n');
       first = false;
     }
     const docs = generated.flatMap((g) => g.docs);
