@@ -114,6 +114,12 @@ export interface Transform {
   composeFile?(services: ComposeService[], ctx: TransformContext): void;
   /** Runs once over every Kubernetes object of the run (all files, or the stdin stream). */
   project?(objects: readonly ProjectObject[], ctx: ProjectContext): ProjectResult;
+  /**
+   * The part of an object `project` reads (same paths, fewer fields): what the run keeps of each
+   * hardened object until the run-wide step, instead of the whole object. `project` must accept
+   * whole objects too.
+   */
+  view?(object: Record<string, unknown>): Record<string, unknown>;
 }
 
 /** A Kubernetes object as a plain value, with the file and folder it came from. */

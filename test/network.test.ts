@@ -4,7 +4,10 @@ import { hardenText } from '../src/harden.js';
 import type { HardenOptions } from '../src/harden.js';
 import { DEFAULT_SETTINGS } from '../src/settings.js';
 import { TRANSFORMS } from '../transforms/index.js';
-import { kubernetesNetworkPolicies } from '../transforms/network-policies.js';
+import { kubernetesNetworkPolicies, networkView } from '../transforms/network-policies.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ROOT } from './support/run-cli.js';
 import type { ProjectObject } from '../src/types.js';
 
 const opts: HardenOptions = {
@@ -193,6 +196,40 @@ describe('Kubernetes network policies', () => {
     expect(deny.spec.policyTypes).toEqual(['Ingress', 'Egress']);
     expect(deny.spec.egress[0].ports).toEqual([{ port: 53, protocol: 'UDP' }, { port: 53, protocol: 'TCP' }]);
     expect(e.documents.map((d) => (d.object.metadata as { name: string }).name)).toContain('allow-web-to-api');
+  });
+});
+
+describe('what the run keeps of each object for the policies (networkView)', () => {
+  const shop = readFileSync(join(ROOT, 'fixtures/project/network-segmentation/shop-stream.in.yaml'), 'utf8');
+  for (const [name, text] of [['APP', APP], ['shop-stream fixture', shop]] as const) {
+    for (const egress of [false, true]) {
+      it(`${name}${egress ? ' with --egress' : ''}: the same policies and findings from views as from whole objects`, () => {
+        const ctx = { level: 'restricted' as const, settings: DEFAULT_SETTINGS, flags: { egress } };
+        const whole = objects(text);
+        const views = whole.map((o) => ({ ...o, object: networkView(o.object as Record<string, unknown>) }));
+        const full = kubernetesNetworkPolicies(whole, ctx);
+        expect(full.documents.length).toBeGreaterThan(2);
+        expect(kubernetesNetworkPolicies(views, ctx)).toEqual(full);
+      });
+    }
+  }
+  it('keeps what the policies read and drops the rest', () => {
+    const view = networkView({
+      apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'api', namespace: 'shop', labels: { a: 'b' }, annotations: { x: 'y' } },
+      spec: { replicas: 3, template: { metadata: { labels: { app: 'api' } }, spec: {
+        containers: [{ name: 'api', image: 'x', env: [{ name: 'DB', value: 'db:5432' }], args: ['--cache', 'redis'], resources: { limits: { cpu: '1' } } }],
+        volumes: [{ name: 'cfg', configMap: { name: 'settings' } }], securityContext: { runAsNonRoot: true },
+      } } },
+    });
+    expect(view).toEqual({
+      apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'api', namespace: 'shop' },
+      spec: { template: { metadata: { labels: { app: 'api' } }, spec: {
+        containers: [{ env: [{ name: 'DB', value: 'db:5432' }], args: ['--cache', 'redis'] }],
+        volumes: [{ name: 'cfg', configMap: { name: 'settings' } }],
+      } } },
+    });
+    expect(networkView({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', labels: { app: 'p' } }, spec: { containers: [{ name: 'c', command: ['x'] }] } }))
+      .toEqual({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', labels: { app: 'p' } }, spec: { containers: [{ command: ['x'] }] } });
   });
 });
 

@@ -75,6 +75,65 @@ function names(text: string, name: string, svcNs: string, fromNs: string): boole
   return pattern.test(text);
 }
 
+/** The fields of `o` that are present, and only those. */
+function pick(o: unknown, keys: readonly string[]): Obj | undefined {
+  if (!o || typeof o !== 'object' || Array.isArray(o)) return undefined;
+  const out: Obj = {};
+  for (const k of keys) if ((o as Obj)[k] !== undefined) out[k] = (o as Obj)[k];
+  return out;
+}
+
+/** `value` placed at `path` below a new object ([] → value itself). */
+function nestAt(path: readonly string[], value: Obj): Obj {
+  return path.reduceRight<Obj>((inner, key) => ({ [key]: inner }), value);
+}
+
+const CONTAINER_FIELDS = ['env', 'envFrom', 'args', 'command'];
+
+/**
+ * What `kubernetesNetworkPolicies` reads of an object: kind, name and namespace; a Service's
+ * selector, ports and type; a ConfigMap's data; an Ingress's backends; a workload's pod labels,
+ * its containers' env, envFrom, args and command, and its volumes. At 10,000 documents this is
+ * a fifth of the hardened objects the run would otherwise keep until the run-wide step.
+ */
+export function networkView(o: Obj): Obj {
+  const view: Obj = pick(o, ['apiVersion', 'kind'])!;
+  const meta = pick(o.metadata, ['name', 'namespace']);
+  if (meta) view.metadata = meta;
+  if (o.kind === 'Service') {
+    const spec = pick(o.spec, ['selector', 'ports', 'type']);
+    if (spec) view.spec = spec;
+  } else if (o.kind === 'Ingress') {
+    const spec = pick(o.spec, ['defaultBackend', 'rules']);
+    if (spec) view.spec = spec;
+  } else if (o.kind === 'ConfigMap') {
+    if (o.data !== undefined) view.data = o.data;
+  } else {
+    const path = POD_PATHS[String(o.kind)]?.meta;
+    const pod = path && (path.length ? at(o, path) : o);
+    if (pod && typeof pod === 'object') {
+      const template: Obj = {};
+      const labels = pick(pod.metadata, ['labels']);
+      if (labels) template.metadata = labels;
+      const spec = pod.spec;
+      if (spec && typeof spec === 'object') {
+        const slim: Obj = {};
+        for (const group of ['containers', 'initContainers']) {
+          if (Array.isArray(spec[group])) slim[group] = spec[group].map((c: unknown) => pick(c, CONTAINER_FIELDS) ?? c);
+        }
+        if (spec.volumes !== undefined) slim.volumes = spec.volumes;
+        template.spec = slim;
+      }
+      if (path.length) Object.assign(view, nestAt(path, template));
+      else {
+        if (template.metadata) view.metadata = { ...view.metadata, ...template.metadata };
+        if (template.spec) view.spec = template.spec;
+      }
+    }
+  }
+  return view;
+}
+
 /** The ports a Service forwards to on its pods. */
 function targetPorts(svc: Obj): Obj[] {
   return ((svc.spec?.ports as Obj[] | undefined) ?? []).map((p) => ({

@@ -5,7 +5,7 @@ import { pairOf } from '../src/engine/index.js';
 import type { ComposeService } from './compose.js';
 import { listOf, where } from './compose.js';
 import { composeExemptions } from '../src/exemptions.js';
-import { kubernetesNetworkPolicies } from './network-policies.js';
+import { kubernetesNetworkPolicies, networkView } from './network-policies.js';
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -147,4 +147,5 @@ export default {
   severity: 'medium',
   composeFile,
   project: kubernetesNetworkPolicies,
+  view: networkView,
 } satisfies Transform;
