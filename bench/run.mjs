@@ -8,7 +8,7 @@
 // budget fails or a measured process failed). Only Node built-ins and the installed `yaml`.
 
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, cpSync, existsSync, mkdirSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, cpSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -117,7 +117,7 @@ function tail(file, bytes = 600) {
  * also gets its peak RSS and CPU time; without it, the process is spawned asynchronously and
  * /proc/<pid>/status VmHWM is polled (peak RSS only), else RSS is n/a.
  */
-async function runOnce({ cmd, args, stdin = null, cwd, scratch, timeoutSec, noTimeout = false }) {
+async function runOnce({ cmd, args, stdin = null, cwd, scratch, timeoutSec, noTimeout = false, okStatus = [0] }) {
   const outFile = join(scratch, 'stdout');
   const errFile = join(scratch, 'stderr');
   const rssFile = join(scratch, 'time');
@@ -146,7 +146,7 @@ async function runOnce({ cmd, args, stdin = null, cwd, scratch, timeoutSec, noTi
     closeSync(outFd);
     closeSync(errFd);
   }
-  result.ok = result.status === 0 && !result.signal && !result.error;
+  result.ok = okStatus.includes(result.status) && !result.signal && !result.error;
   if (!result.ok && !result.error) result.error = result.status === 137 || result.signal === 'SIGKILL' || result.status === 124 ? `killed (timeout ${timeoutSec}s?)` : `exit ${result.status ?? result.signal}`;
   if (!result.ok) result.stderr = tail(errFile);
   result.outBytes = statSync(outFile).size;
@@ -256,6 +256,30 @@ import { readFileSync, writeSync } from 'node:fs';
 const text = readFileSync(0, 'utf8');
 const out = parseAllDocuments(text).map((doc) => String(doc)).join('');
 writeSync(1, out);
+`,
+);
+
+// The floor for a folder: the same, for every YAML and JSON file under argv[2].
+const floorDirScript = join(BENCH_ROOT, 'floor-dir.mjs');
+writeFileSync(
+  floorDirScript,
+  `// The floor of a folder: parse and re-serialize every .yaml, .yml and .json file under argv[2].
+import { parseAllDocuments } from ${JSON.stringify(yamlUrl)};
+import { readdirSync, readFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+let bytes = 0;
+const walk = (dir) => {
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, e.name);
+    if (e.isDirectory()) walk(path);
+    else if (/\\.(ya?ml|json)$/i.test(e.name)) {
+      // A document with errors cannot be serialized: it still counts for its parse.
+      for (const doc of parseAllDocuments(readFileSync(path, 'utf8'))) bytes += doc.errors.length ? 0 : String(doc).length;
+    }
+  }
+};
+walk(process.argv[2]);
+writeSync(1, String(bytes) + '\\n');
 `,
 );
 
@@ -372,6 +396,45 @@ for (const k of inputs.k8s) {
     opts.runs,
   );
   rmSync(dirCopy, { recursive: true, force: true });
+}
+
+// The real corpus (SPEC section 9), when it is next to the repository: every folder but the
+// JSON schemas, hardened in place on a fresh copy. cuirass exits 2 there (a few corpus files are
+// invalid on purpose: duplicate keys), which counts as a successful run.
+const CORPUS = join(REPO, '..', 'shared', 'corpus');
+let corpusNote = null;
+if (!existsSync(CORPUS)) corpusNote = `skipped: ${CORPUS} not found`;
+else {
+  const corpusSrc = join(work, 'corpus-src');
+  rmSync(corpusSrc, { recursive: true, force: true });
+  mkdirSync(corpusSrc, { recursive: true });
+  for (const e of readdirSync(CORPUS, { withFileTypes: true })) if (e.isDirectory() && e.name !== 'schemas') cpSync(join(CORPUS, e.name), join(corpusSrc, e.name), { recursive: true });
+  let files = 0;
+  let bytes = 0;
+  const count = (dir) => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, e.name);
+      if (e.isDirectory()) count(path);
+      else if (/\.(ya?ml|json)$/i.test(e.name)) {
+        files++;
+        bytes += statSync(path).size;
+      }
+    }
+  };
+  count(corpusSrc);
+  const input = { label: 'corpus', kind: 'corpus', docs: files, bytes };
+  log(`bench: corpus (${files} YAML/JSON files, ${(bytes / 1048576).toFixed(1)} MiB)\n`);
+  const dirCopy = join(work, 'corpus');
+  await measureSet(
+    input,
+    [
+      { id: 'floor', label: 'floor: yaml parse + String(doc)', cmd: node, args: [floorDirScript, corpusSrc], cwd: scratch },
+      { id: 'dir', label: 'cuirass DIR --write', cmd: node, args: [CLI, dirCopy, '--write'], cwd: scratch, okStatus: [0, 2], prepare: freshCopy(corpusSrc, dirCopy) },
+    ],
+    opts.runs,
+  );
+  rmSync(dirCopy, { recursive: true, force: true });
+  rmSync(corpusSrc, { recursive: true, force: true });
 }
 
 // Cold start: interleaved, without the timeout(1) wrapper.
