@@ -233,6 +233,28 @@ describe('what the run keeps of each object for the policies (networkView)', () 
   });
 });
 
+describe('which workloads name a Service', () => {
+  it('host-like references in every form, and only those', () => {
+    const values: Record<string, boolean> = {
+      'db': true, 'db:5432': true, 'postgres://u:p@db:5432/x': true, 'db.shop': true, 'db.shop.svc': true,
+      'db.shop.svc.cluster.local:5432': true, 'http://db/health': true, 'host=db;port=1': true, "'db'": true, 'a,db,b': true,
+      'db-primary': false, 'mydb': false, 'x.db': false, 'DB': false, 'db_host': false, 'db.other': false,
+    };
+    const names = Object.keys(values);
+    const docs = [
+      { apiVersion: 'v1', kind: 'Service', metadata: { name: 'db', namespace: 'shop' }, spec: { selector: { app: 'db' }, ports: [{ port: 5432 }] } },
+      ...names.map((value, i) => ({
+        apiVersion: 'v1', kind: 'Pod', metadata: { name: `p${i}`, namespace: 'shop', labels: { app: `p${i}` } },
+        spec: { containers: [{ name: 'c', image: 'x', env: [{ name: 'TARGET', value }] }] },
+      })),
+    ];
+    const result = kubernetesNetworkPolicies(docs.map((object) => ({ object, file: 'x.yaml', dir: '' })), { level: 'restricted', settings: DEFAULT_SETTINGS, flags: {} });
+    const allow = result.documents.find((d) => (d.object.metadata as { name: string }).name === 'allow-to-db')!.object as { spec: { ingress: { from: { podSelector: { matchLabels: { app: string } } }[] }[] } };
+    const admitted = allow.spec.ingress[0].from.map((f) => names[Number(f.podSelector.matchLabels.app.slice(1))]);
+    expect(admitted).toEqual(names.filter((n) => values[n]));
+  });
+});
+
 describe('project-level findings point at their object', () => {
   it('a Service nothing references is reported at its own document, not at line 1', async () => {
     const { runProject } = await import('../src/project.js');

@@ -134,6 +134,34 @@ export function networkView(o: Obj): Obj {
   return view;
 }
 
+const NO_WORKLOADS: Workload[] = [];
+
+/**
+ * Workloads by the first DNS label of every host-like run in their strings (`db` of
+ * `postgres://u:p@db.shop.svc:5432`). `names` only matches a Service name at the start of such a
+ * run (after a character outside [A-Za-z0-9.-]) followed by `.` or a separator, so the workloads
+ * filed under a name are the only ones it can match: each Service is then checked against its
+ * few candidates instead of every workload (quadratic: 9,000 Services x 30,000 workloads at
+ * 50,000 documents). In workload order, each once.
+ */
+function workloadsByLabel(workloads: readonly Workload[]): Map<string, Workload[]> {
+  const index = new Map<string, Workload[]>();
+  for (const w of workloads) {
+    const seen = new Set<string>();
+    for (const text of w.strings) {
+      for (const run of text.split(/[^A-Za-z0-9.-]+/)) {
+        const label = run.split('.', 1)[0];
+        if (!label || seen.has(label)) continue;
+        seen.add(label);
+        const list = index.get(label);
+        if (list) list.push(w);
+        else index.set(label, [w]);
+      }
+    }
+  }
+  return index;
+}
+
 /** The ports a Service forwards to on its pods. */
 function targetPorts(svc: Obj): Obj[] {
   return ((svc.spec?.ports as Obj[] | undefined) ?? []).map((p) => ({
@@ -169,6 +197,7 @@ export function kubernetesNetworkPolicies(input: readonly ProjectObject[], ctx: 
     if (!pod) continue;
     workloads.push({ obj: o.object, file: o.file, dir: o.dir, labels: (pod.metadata?.labels as Record<string, string>) ?? {}, strings: stringsOf(pod, configMaps, ns(o.object)) });
   }
+  const byLabel = workloadsByLabel(workloads);
   const external = new Set<string>();
   for (const o of objects) {
     if (o.object.kind !== 'Ingress') continue;
@@ -204,7 +233,8 @@ export function kubernetesNetworkPolicies(input: readonly ProjectObject[], ctx: 
     const svcNs = ns(svc);
     if (!selector || Object.keys(selector).length === 0 || !name) continue;
     const ports = targetPorts(svc);
-    const clients = workloads.filter((w) => w.strings.some((s) => names(s, name, svcNs, ns(w.obj))));
+    const candidates = name.includes('.') ? workloads : (byLabel.get(name) ?? NO_WORKLOADS);
+    const clients = candidates.filter((w) => w.strings.some((s) => names(s, name, svcNs, ns(w.obj))));
     const exposed = svc.spec?.type === 'LoadBalancer' || svc.spec?.type === 'NodePort' || external.has(`${svcNs}/${name}`);
     const rules: Obj[] = [];
     if (exposed) rules.push(ports.length ? { ports } : {});
