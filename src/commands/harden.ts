@@ -238,7 +238,7 @@ export async function runHarden(paths: string[], opts: CliOptions, version = '0.
     let first = true;
     for (const { o } of outcomes) {
       if (o.status !== 'changed' && o.status !== 'unchanged') continue;
-      const text = o.documents.length ? withDocs(o.output, o.documents) : o.output;
+      const text = withDocs(o.output, o.documents);
       if (!first && !/^\uFEFF?---/.test(text)) process.stdout.write('---\n');
       print(text);
       if (!text.endsWith('\n') && text !== '') print('\n');
