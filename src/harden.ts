@@ -14,6 +14,8 @@ import type { ActiveExemption, InvalidExemption } from './exemptions.js';
 import type { ConfigExemption } from './config.js';
 import type { Flags, Level, Settings } from './settings.js';
 import type { Finding, ObjectRef, Report, SiblingFile, Transform, TransformContext } from './types.js';
+import { verifierFor } from './verify.js';
+import type { Verifier, VerifyOutcome } from './verify.js';
 
 /** Everything that decides what a run changes. */
 export interface HardenOptions {
@@ -168,10 +170,39 @@ interface StreamDoc {
   /** Kind, API version and name of its objects in the input. */
   shape: string[];
   /** What its last version holds (set when it settles; the tree itself is dropped). */
-  final?: { shape: string[]; kubernetes: boolean; compose: boolean; value?: unknown };
+  final?: Final;
+  /** Its hardened text, handed to the worker thread for the re-check (src/verify.ts). */
+  pending?: string;
 }
 
-type StyleFact = 'indent' | 'seq' | 'flowPadding';
+/** What a settled document's last version holds. */
+interface Final {
+  shape: string[];
+  kubernetes: boolean;
+  compose: boolean;
+  /** The packed view of its plain value, for the run-wide transforms. */
+  value?: unknown;
+  /** Converting it to a plain value failed (alias limit): the run-wide step parses the text. */
+  valueFailed?: boolean;
+}
+
+export type StyleFact = 'indent' | 'seq' | 'flowPadding';
+
+/** What a document's style facts say of `fact` (undefined: it does not state it). */
+export function factOf(raw: RawStyle, fact: StyleFact): unknown {
+  return fact === 'indent' ? raw.indent || undefined : raw[fact];
+}
+
+/** A stream's style from its facts (each read when first needed), with the defaults. */
+function streamStyleOf(json: boolean, fact: (fact: StyleFact) => unknown): SourceStyle {
+  const seq = () => fact('seq') as RawStyle['seq'];
+  return lazyStyle(json, {
+    indent: () => (fact('indent') as number | undefined) ?? 2,
+    indentlessSeq: () => seq()?.indentless ?? false,
+    flowPadding: () => (fact('flowPadding') as boolean | undefined) ?? true,
+    seqGap: () => seq()?.gap ?? 2,
+  });
+}
 
 /**
  * The passes of `hardenWhole`, document by document. Documents do not see each other: the
@@ -188,11 +219,14 @@ type StyleFact = 'indent' | 'seq' | 'flowPadding';
  */
 function hardenStream(input: string, options: HardenOptions, info: TextInfo): HardenResult | undefined {
   if (input.includes('\r') || /^%/m.test(input)) return undefined;
+  const run = new StreamRun(input, options, info);
   try {
-    return new StreamRun(input, options, info).run();
+    return run.run();
   } catch (e) {
     if (e === WHOLE) return undefined;
     throw e;
+  } finally {
+    run.close();
   }
 }
 
@@ -214,6 +248,8 @@ class StreamRun {
   private readonly positions = new Map<string, Position>();
   /** What of a document's value the run-wide transforms read. */
   private readonly view: (value: unknown) => unknown;
+  /** Re-checks hardened Kubernetes documents on a worker thread, for large streams. */
+  private readonly verifier: Verifier | undefined;
 
   constructor(
     private readonly input: string,
@@ -224,6 +260,7 @@ class StreamRun {
     this.file = info.file ?? '';
     this.values = options.transforms.some((t) => t.project);
     this.view = projectView(options.transforms);
+    this.verifier = verifierFor(input, options, this.json, this.file);
     const parser = new Parser(this.lines.addNewLine);
     this.parsed = new Composer(FAST_PARSE_OPTIONS).compose(parser.parse(input))[Symbol.iterator]() as Iterator<Document.Parsed>;
   }
@@ -232,8 +269,13 @@ class StreamRun {
     const { docs } = this;
     for (let i = 0; this.has(i); i++) {
       const d = docs[i];
-      while (d.settled < 0) this.advance(d);
+      while (d.settled < 0 && d.pending === undefined) this.advance(d);
+      // The worker's answers, taken as they come: unread, they pile up in its message queue.
+      if (this.verifier && i % 16 === 15) for (const id of this.verifier.answered()) if (docs[id]?.pending !== undefined) this.advance(docs[id]);
     }
+    // Documents handed to the worker: from the back, the main thread re-checks those it has not
+    // reached yet, then takes its answers for the others.
+    for (let i = docs.length - 1; i >= 0; i--) while (docs[i].settled < 0) this.advance(docs[i]);
     if (docs.length === 0) throw WHOLE;
     const last = Math.max(...docs.map((d) => d.settled));
     // Line breaks before each document, at each pass.
@@ -340,72 +382,78 @@ class StreamRun {
 
   /** A version of document `d` at pass `k`; `whole` is the text its node ranges refer to. */
   private version(d: StreamDoc, k: number, text: string, doc: Document.Parsed, lines: LineCounter, whole: string): Version {
-    const jsonLike = isJsonLike(whole, doc);
-    // Outside a JSON file, the first document decides that the stream is not JSON.
-    if (!this.json && d.index === 0 && jsonLike) throw WHOLE;
-    const raw = rawStyleOf(whole, doc, this.json);
-    const v: Version = { text, doc, raw, jsonLike, lines: countLines(text) };
-    const own = jsonLike && !this.json ? rawStyleOf(whole, doc, true) : raw;
-    let docStyle: SourceStyle | undefined;
-    const style = () => (docStyle ??= this.docStyle(own, this.json || jsonLike, k));
-    const streamStyle = () => this.streamStyle(k);
-    v.src = {
-      text: whole,
-      docs: [doc],
-      lines,
-      get style() {
-        return streamStyle();
-      },
-      errors: [],
-      styleAt: (offset) => (offset >= doc.range[0] && offset <= doc.range[2] ? style() : streamStyle()),
-    };
-    return v;
+    return versionOf(d.index, text, doc, lines, whole, this.json, () => this.streamStyle(k));
+  }
+
+  close(): void {
+    this.verifier?.close();
   }
 
   /** Plans document `d` at its current pass; applies the edits and parses the result. */
   private advance(d: StreamDoc): void {
+    if (d.pending !== undefined) return this.resolve(d);
     const k = d.versions.length - 1;
     const v = d.versions[k];
     const src = v.src!;
     const findings = (v.findings = planFindings(src, this.options, this.file));
     const editing = findings.filter((f) => f.fixable && f.ops.length > 0);
     if (editing.length === 0) {
-      const doc = v.doc!;
-      const kubernetes = isKubernetesDoc(doc);
-      d.final = { shape: kubernetes ? objectsOf(doc).map(shapeKey) : ['-'], kubernetes, compose: isComposeDoc(doc) };
-      // Kubernetes texts go to the run-wide transforms; a Compose document makes a text Compose
-      // unless another is Kubernetes (then the run-wide step parses the text itself).
-      if (this.values && !kubernetes && d.final.compose) this.values = false;
-      if (this.values) {
-        try {
-          d.final.value = packValue(this.view(doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT })));
-        } catch {
-          this.values = false;
-        }
-      }
-      d.settled = k;
+      // The worker reads the style facts of the documents before the ones it takes.
+      if (k === 0) this.verifier?.note(d.index, v.raw);
+      this.settle(d, k, finalOf(v.doc!, this.values, this.view));
       v.src = undefined;
       v.doc = undefined;
       return;
     }
     if (k + 1 >= MAX_PASSES) throw WHOLE;
     if (k === 0 && this.options.withEdits) for (const f of editing) f.edits = renderOps(src, f.ops);
-    const base = k === 0 ? d.start : 0;
-    const edits = renderOps(src, editing.flatMap((f) => f.ops)).map((e) => {
-      if (e.start < base || e.end > base + v.text.length) throw WHOLE;
-      return base ? { ...e, start: e.start - base, end: e.end - base } : e;
-    });
-    const next = applyEdits(v.text, edits).text;
-    if (next === v.text || next.includes('\r')) throw WHOLE;
-    if (d.index > 0 && !next.startsWith('---')) throw WHOLE;
-    // The plan is spent: its nodes (and the tree they hold) can go.
-    for (const f of editing) f.ops = NONE;
+    const next = nextText(d.index, v, src, editing, k === 0 ? d.start : 0);
+    const kubernetes = isKubernetesDoc(v.doc!);
     v.src = undefined;
     v.doc = undefined;
+    // The re-check of a hardened Kubernetes document can run on the worker meanwhile.
+    if (k === 0 && kubernetes && this.verifier?.post(d.index, v.raw, next, this.values)) {
+      d.pending = next;
+      return;
+    }
+    if (k === 0) this.verifier?.note(d.index, null);
+    this.reparse(d, k + 1, next);
+  }
+
+  /** Parses document `d`'s text for pass `k`. */
+  private reparse(d: StreamDoc, k: number, text: string): void {
     const lines = new LineCounter();
-    const parsed = parseDocuments(next, lines);
+    const parsed = parseDocuments(text, lines);
     if (parsed.length !== 1 || parsed[0].errors.length) throw WHOLE;
-    d.versions.push(this.version(d, k + 1, next, parsed[0], lines, next));
+    d.versions.push(this.version(d, k, text, parsed[0], lines, text));
+  }
+
+  /** A settled document: what its last version holds, and whether the run still keeps values. */
+  private settle(d: StreamDoc, k: number, final: Final): void {
+    // Kubernetes texts go to the run-wide transforms; a Compose document makes a text Compose
+    // unless another is Kubernetes (then the run-wide step parses the text itself).
+    if (this.values && !final.kubernetes && final.compose) this.values = false;
+    if (final.valueFailed) this.values = false;
+    delete final.valueFailed;
+    d.final = final;
+    d.settled = k;
+  }
+
+  /** Document `d`'s passes after the first: the worker's, or the main thread's own. */
+  private resolve(d: StreamDoc): void {
+    const text = d.pending!;
+    d.pending = undefined;
+    const answer: VerifyOutcome = this.verifier!.take(d.index);
+    if (answer.status === 'whole') throw WHOLE;
+    if (answer.status === 'main') return this.reparse(d, 1, text);
+    const exemptions = this.options.exemptions ?? [];
+    for (const i of answer.used) exemptions[i].used = true;
+    const refs = new Set<ObjectRef>();
+    for (const v of answer.versions) {
+      for (const f of v.findings) adopt(f, refs);
+      d.versions.push({ text: v.text ?? text, raw: v.raw, jsonLike: v.jsonLike, lines: v.lines, findings: v.findings });
+    }
+    this.settle(d, d.versions.length - 1, answer.final);
   }
 
   /** Document `i` taken to pass `k` (or to the pass it settled at). */
@@ -428,8 +476,7 @@ class StreamRun {
         f.done = true;
         break;
       }
-      const raw = this.at(f.scan, k).raw;
-      const value = fact === 'indent' ? raw.indent || undefined : raw[fact];
+      const value = factOf(this.at(f.scan, k).raw, fact);
       if (value !== undefined) {
         f.done = true;
         f.value = value;
@@ -440,28 +487,62 @@ class StreamRun {
 
   /** The stream's style at pass `k`, each fact looked up when first read. */
   streamStyle(k: number): SourceStyle {
-    const cached = this.streamStyles[k];
-    if (cached) return cached;
-    const seq = () => this.fact(k, 'seq') as RawStyle['seq'];
-    const style = lazyStyle(this.json, {
-      indent: () => (this.fact(k, 'indent') as number | undefined) ?? 2,
-      indentlessSeq: () => seq()?.indentless ?? false,
-      flowPadding: () => (this.fact(k, 'flowPadding') as boolean | undefined) ?? true,
-      seqGap: () => seq()?.gap ?? 2,
-    });
-    this.streamStyles[k] = style;
-    return style;
+    return (this.streamStyles[k] ??= streamStyleOf(this.json, (fact) => this.fact(k, fact)));
   }
 
-  /** A document's style at pass `k`: its own facts, the stream's for those it does not state. */
-  private docStyle(own: RawStyle, json: boolean, k: number): SourceStyle {
-    return lazyStyle(json, {
-      indent: () => own.indent || this.streamStyle(k).indent,
-      indentlessSeq: () => (own.seq ? own.seq.indentless : this.streamStyle(k).indentlessSeq),
-      flowPadding: () => own.flowPadding ?? this.streamStyle(k).flowPadding,
-      seqGap: () => own.seq?.gap ?? this.streamStyle(k).seqGap,
-    });
-  }
+}
+
+/**
+ * Version `text` of the stream's document `index` (`doc` parsed from `whole`, the text its node
+ * ranges refer to), with the stream's style at its pass for the facts it does not state itself.
+ */
+function versionOf(index: number, text: string, doc: Document.Parsed, lines: LineCounter, whole: string, json: boolean, streamStyle: () => SourceStyle): Version {
+  const jsonLike = isJsonLike(whole, doc);
+  // Outside a JSON file, the first document decides that the stream is not JSON.
+  if (!json && index === 0 && jsonLike) throw WHOLE;
+  const raw = rawStyleOf(whole, doc, json);
+  const v: Version = { text, doc, raw, jsonLike, lines: countLines(text) };
+  const own = jsonLike && !json ? rawStyleOf(whole, doc, true) : raw;
+  let docStyle: SourceStyle | undefined;
+  const style = () => (docStyle ??= ownStyle(own, json || jsonLike, streamStyle));
+  v.src = {
+    text: whole,
+    docs: [doc],
+    lines,
+    get style() {
+      return streamStyle();
+    },
+    errors: [],
+    styleAt: (offset) => (offset >= doc.range[0] && offset <= doc.range[2] ? style() : streamStyle()),
+  };
+  return v;
+}
+
+/** A document's style: its own facts, the stream's for those it does not state. */
+function ownStyle(own: RawStyle, json: boolean, stream: () => SourceStyle): SourceStyle {
+  return lazyStyle(json, {
+    indent: () => own.indent || stream().indent,
+    indentlessSeq: () => (own.seq ? own.seq.indentless : stream().indentlessSeq),
+    flowPadding: () => own.flowPadding ?? stream().flowPadding,
+    seqGap: () => own.seq?.gap ?? stream().seqGap,
+  });
+}
+
+/**
+ * The text of version `v` of the stream's document `index` with the edits of `editing`
+ * applied (`base`: where `v`'s text starts in the text `src`'s ranges refer to). Spends the plan.
+ */
+function nextText(index: number, v: Version, src: ParsedSource, editing: Finding[], base: number): string {
+  const edits = renderOps(src, editing.flatMap((f) => f.ops)).map((e) => {
+    if (e.start < base || e.end > base + v.text.length) throw WHOLE;
+    return base ? { ...e, start: e.start - base, end: e.end - base } : e;
+  });
+  const next = applyEdits(v.text, edits).text;
+  if (next === v.text || next.includes('\r')) throw WHOLE;
+  if (index > 0 && !next.startsWith('---')) throw WHOLE;
+  // The plan is spent: its nodes (and the tree they hold) can go.
+  for (const f of editing) f.ops = NONE;
+  return next;
 }
 
 /**
@@ -497,6 +578,88 @@ class Handoff<T> {
 
 const VALUES = new Handoff<unknown[]>(200_000);
 const POSITIONS = new Handoff<Map<string, Position>>(200_000);
+
+/** Thrown where a document's passes need a stream style fact that only the main thread knows. */
+export const STREAM_STYLE = Symbol('stream style');
+
+/**
+ * The passes after the first of the stream's document `index`, from its hardened text on, as
+ * `StreamRun` takes it through them, for the worker thread of src/verify.ts: `settled` with
+ * every version when a pass plans no edit; `whole` where `StreamRun` gives the text to the
+ * whole-text passes; `main` where the stream's style is needed (the main thread knows it).
+ */
+export function verifyDocument(
+  text: string,
+  index: number,
+  options: HardenOptions,
+  json: boolean,
+  file: string,
+  values: boolean,
+  /** The value of a stream style fact at pass `k` (`own`: the document's facts at that pass), or throws STREAM_STYLE. */
+  streamFact: (k: number, fact: StyleFact, own: RawStyle) => unknown,
+): Checked {
+  const versions: Extract<Checked, { status: 'settled' }>['versions'] = [];
+  try {
+    for (let k = 1; ; k++) {
+      const lines = new LineCounter();
+      const parsed = parseDocuments(text, lines);
+      if (parsed.length !== 1 || parsed[0].errors.length) return { status: 'whole' };
+      const doc = parsed[0];
+      let style: SourceStyle | undefined;
+      const v: Version = versionOf(index, text, doc, lines, text, json, () => (style ??= streamStyleOf(json, (fact) => streamFact(k, fact, v.raw))));
+      const findings = planFindings(v.src!, options, file);
+      versions.push({ text: k === 1 ? undefined : text, raw: v.raw, jsonLike: v.jsonLike, lines: v.lines, findings });
+      const editing = findings.filter((f) => f.fixable && f.ops.length > 0);
+      if (editing.length === 0) return { status: 'settled', versions, final: finalOf(doc, values, projectView(options.transforms)) };
+      if (k + 1 >= MAX_PASSES) return { status: 'whole' };
+      text = nextText(index, v, v.src!, editing, 0);
+    }
+  } catch (e) {
+    if (e === WHOLE) return { status: 'whole' };
+    if (e === STREAM_STYLE) return { status: 'main' };
+    throw e;
+  }
+}
+
+type Checked = Exclude<VerifyOutcome, { status: 'settled' }> | Omit<Extract<VerifyOutcome, { status: 'settled' }>, 'used'>;
+
+/** What a settled document holds; its packed value when the run keeps values. */
+function finalOf(doc: Document.Parsed, values: boolean, view: (value: unknown) => unknown): Final {
+  const kubernetes = isKubernetesDoc(doc);
+  const final: Final = { shape: kubernetes ? objectsOf(doc).map(shapeKey) : ['-'], kubernetes, compose: isComposeDoc(doc) };
+  if (values && (kubernetes || !final.compose)) {
+    try {
+      final.value = packValue(view(doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT })));
+    } catch {
+      final.valueFailed = true;
+    }
+  }
+  return final;
+}
+
+/**
+ * A finding that came from the worker thread: shared empty lists and one copy of each repeated
+ * text, as findings made here have (a copy per finding would cost ~10 MB at 10,000 documents).
+ */
+function adopt(f: Finding, refs: Set<ObjectRef>): void {
+  f.message = intern(MESSAGES, f.message, 200_000);
+  f.field = intern(FIELDS, f.field);
+  f.transform = intern(WORDS, f.transform);
+  f.owasp = intern(WORDS, f.owasp);
+  f.severity = intern(WORDS, f.severity) as Finding['severity'];
+  if (f.reason !== undefined) f.reason = intern(MESSAGES, f.reason, 200_000);
+  if (f.object && !refs.has(f.object)) {
+    const o = f.object;
+    o.kind = intern(WORDS, o.kind);
+    if (o.apiVersion !== undefined) o.apiVersion = intern(WORDS, o.apiVersion);
+    if (o.namespace !== undefined) o.namespace = intern(WORDS, o.namespace);
+    refs.add(o);
+  }
+  if (f.ops.length === 0) f.ops = NONE;
+  if (f.files.length === 0) f.files = NONE;
+  if (f.documents.length === 0) f.documents = NONE;
+  if (f.secrets.length === 0) f.secrets = NONE;
+}
 
 /**
  * The plain value (`doc.toJS({maxAliasCount})`) of every document of `text`, when `text` is
@@ -696,6 +859,8 @@ const NONE: never[] = Object.freeze([]) as unknown as never[];
  * (~5 per message, ~20 MB at 10,000 documents); the table keeps a flat copy.
  */
 const FIELDS = new Map<string, string>();
+/** Transform ids, OWASP rules, severities, kinds, API versions and namespaces. */
+const WORDS = new Map<string, string>();
 const MESSAGES = new Map<string, string>();
 
 function intern(table: Map<string, string>, text: string, limit = 50_000): string {

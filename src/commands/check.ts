@@ -3,6 +3,7 @@ import type { CliOptions } from '../cli.js';
 import { ConfigError } from '../config.js';
 import { discover, readInput } from '../load.js';
 import { processText, UsageError } from '../run.js';
+import { releaseVerifier } from '../verify.js';
 import type { Outcome } from '../run.js';
 import { runProject } from '../project.js';
 import { collectErrors, collectFindings, reaches } from '../report/findings.js';
@@ -55,6 +56,7 @@ export async function runCheck(paths: string[], opts: CheckOptions, version: str
       failed = true;
     }
   }
+  releaseVerifier();
   const project = runProject(outcomes, options);
   for (const { o } of outcomes) o.remaining = [...o.remaining, ...(project.findings.get(o.display) ?? [])];
   const all = outcomes.map(({ o }) => o);

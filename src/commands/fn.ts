@@ -4,6 +4,7 @@ import { configFromText, ConfigError } from '../config.js';
 import type { Config } from '../config.js';
 import { Fix, applyEdits, parseSource, renderOps } from '../engine/index.js';
 import { processText, selectTransforms, UsageError } from '../run.js';
+import { releaseVerifier } from '../verify.js';
 import type { RunOptions } from '../run.js';
 import { runProject } from '../project.js';
 import { TRANSFORMS } from '../../transforms/index.js';
@@ -105,6 +106,7 @@ export async function runFn(): Promise<number> {
     throw e;
   }
   const outcome = processText('<ResourceList>', input, options);
+  releaseVerifier();
   if (outcome.status === 'error') return fail(`${outcome.message} at ${outcome.line}:${outcome.col}`);
   const project = runProject([{ o: outcome, dir: '' }], options);
   const generated = [...outcome.documents, ...(project.documents.get('') ?? [])];

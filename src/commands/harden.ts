@@ -8,6 +8,7 @@ import { ConfigError, findConfig, loadConfig } from '../config.js';
 import { TRANSFORMS } from '../../transforms/index.js';
 import { summarize, formatError } from '../report/summary.js';
 import { writeAtomic } from '../write.js';
+import { releaseVerifier } from '../verify.js';
 import { REDACTED, redact, sideFileContent, sidecarContent, withDocs, writeGenerated } from '../emit.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { POLICY_FILE, runProject } from '../project.js';
@@ -145,6 +146,7 @@ export async function runHarden(paths: string[], opts: CliOptions, version = '0.
   const color = useColor(opts);
   if (paths.length === 1 && paths[0] === '-') {
     const outcome = processText('<stdin>', await readStdin(), options);
+    releaseVerifier();
     if (outcome.status === 'error') {
       err(formatError(outcome) + '\n');
       return 2;
@@ -206,6 +208,7 @@ export async function runHarden(paths: string[], opts: CliOptions, version = '0.
   }
 
   // Run-wide transforms (network policies) see every hardened object at once.
+  releaseVerifier();
   const project = runProject(outcomes.map(({ o, file }) => ({ o, dir: dirname(file.path) })), options);
   for (const { o } of outcomes) o.remaining = [...o.remaining, ...(project.findings.get(o.display) ?? [])];
   const generated: { dir: string; root: string; docs: GeneratedDoc[] }[] = [];
