@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { cli, CORPUS, ROOT } from './support/run-cli.js';
+// @ts-expect-error the benchmark's generator is plain JavaScript
+import { generateK8sDocs, k8sStream, splitFiles } from '../bench/generate.mjs';
 
 const DEPLOYMENT = `apiVersion: apps/v1
 kind: Deployment
@@ -105,6 +107,44 @@ describe('stdin mode (Helm post-renderer, kustomize pipe)', () => {
     expect(secret.stringData.DB_PASSWORD).toBe('hunter2-secret');
     const diff = cli(['-', '--format', 'diff'], { input });
     expect(diff.stdout + diff.stderr).not.toContain('hunter2-secret');
+  });
+});
+
+describe('the re-check on a worker thread (large inputs)', () => {
+  // 300 generated documents (~240 KB): above the size from which the worker takes re-checks.
+  const docs = generateK8sDocs(300);
+  const input: string = k8sStream(docs);
+
+  it('a stream on stdin: the same stdout and stderr as the main thread alone, for every format', () => {
+    for (const format of ['yaml', 'json', 'sarif']) {
+      const alone = cli(['-', '--format', format], { input, env: { CUIRASS_THREADS: '1' } });
+      const shared = cli(['-', '--format', format], { input, env: { CUIRASS_THREADS_REPORT: '1' } });
+      expect(alone.status, format).toBe(0);
+      expect(shared.stdout, format).toBe(alone.stdout);
+      const report = /^cuirass: re-checks (\{.*\})\n/m.exec(shared.stderr);
+      expect(report, format).not.toBeNull();
+      expect(JSON.parse(report![1]).byWorker, format).toBeGreaterThan(0);
+      expect(shared.stderr.replace(report![0], ''), format).toBe(alone.stderr);
+    }
+  });
+
+  it('a folder with --write: the same files as the main thread alone', () => {
+    const root = mkdtempSync(join(tmpdir(), 'cuirass-threads-'));
+    const files: { name: string; text: string }[] = splitFiles(docs, 100);
+    for (const mode of ['alone', 'shared']) {
+      mkdirSync(join(root, mode));
+      for (const f of files) writeFileSync(join(root, mode, f.name), f.text);
+    }
+    const alone = cli(['alone', '--write'], { cwd: root, env: { CUIRASS_THREADS: '1' } });
+    const shared = cli(['shared', '--write'], { cwd: root, env: { CUIRASS_THREADS_REPORT: '1' } });
+    expect(alone.status).toBe(0);
+    expect(shared.status).toBe(0);
+    expect(JSON.parse(/^cuirass: re-checks (\{.*\})$/m.exec(shared.stderr)![1]).byWorker).toBeGreaterThan(0);
+    const names = readdirSync(join(root, 'alone')).sort();
+    expect(readdirSync(join(root, 'shared')).sort()).toEqual(names);
+    expect(names.length).toBeGreaterThan(files.length);
+    for (const name of names) expect(readFileSync(join(root, 'shared', name), 'utf8'), name).toBe(readFileSync(join(root, 'alone', name), 'utf8'));
+    expect(readFileSync(join(root, 'alone', files[0].name), 'utf8')).not.toBe(files[0].text);
   });
 });
 
