@@ -3,6 +3,7 @@
 //
 //   node bench/run.mjs [--runs N] [--quick] [--sizes 1000,10000,50000] [--json FILE] [--strict]
 //                      [--cold-runs N] [--timeout SEC] [--seed N] [--no-kustomize] [--peer-max-docs N]
+//                      [--one-thread-max-docs N]
 //
 // A report, not a test: exits 0 whatever the verdicts, unless --strict is given (then 1 when a
 // budget fails or a measured process failed). Only Node built-ins and the installed `yaml`.
@@ -23,7 +24,7 @@ const BUDGET = { floorRatio: 1.3, coldStartMs: 150, rssMB: 300, rssAtDocs: 10000
 // Arguments
 
 function parseArgs(argv) {
-  const o = { runs: 5, quick: false, strict: false, json: join(BENCH_ROOT, 'results.json'), sizes: DEFAULT_SIZES, coldRuns: 20, timeoutSec: 900, seed: DEFAULT_SEED, kustomize: true, peerMaxDocs: 1000 };
+  const o = { runs: 5, quick: false, strict: false, json: join(BENCH_ROOT, 'results.json'), sizes: DEFAULT_SIZES, coldRuns: 20, timeoutSec: 900, seed: DEFAULT_SEED, kustomize: true, peerMaxDocs: 1000, oneThreadMaxDocs: 10000 };
   let runsGiven = false;
   let sizesGiven = false;
   for (let i = 0; i < argv.length; i++) {
@@ -48,6 +49,7 @@ function parseArgs(argv) {
     else if (a === '--seed') o.seed = Math.round(num(next()));
     else if (a === '--no-kustomize') o.kustomize = false;
     else if (a === '--peer-max-docs') o.peerMaxDocs = Math.round(num(next()));
+    else if (a === '--one-thread-max-docs') o.oneThreadMaxDocs = Math.round(num(next()));
     else if (a === '-h' || a === '--help') usage();
     else usage(`unknown argument: ${a}`);
   }
@@ -71,6 +73,8 @@ function usage(error) {
   --no-kustomize  skip the kubectl kustomize peer measurement
   --peer-max-docs N  measure kubectl kustomize only up to N documents (default 1000: it takes
                   ~450 s at 10k documents and grows quadratically)
+  --one-thread-max-docs N  also measure \`cuirass -\` with CUIRASS_THREADS=1 (no worker thread)
+                  on inputs of up to N documents (default 10000)
 `;
   if (error) {
     process.stderr.write(`bench: ${error}\n${text}`);
@@ -120,7 +124,7 @@ function tail(file, bytes = 600) {
  * also gets its peak RSS and CPU time; without it, the process is spawned asynchronously and
  * /proc/<pid>/status VmHWM is polled (peak RSS only), else RSS is n/a.
  */
-async function runOnce({ cmd, args, stdin = null, cwd, scratch, timeoutSec, noTimeout = false, okStatus = [0] }) {
+async function runOnce({ cmd, args, stdin = null, cwd, scratch, timeoutSec, noTimeout = false, okStatus = [0], env: extraEnv = {} }) {
   const outFile = join(scratch, 'stdout');
   const errFile = join(scratch, 'stderr');
   const rssFile = join(scratch, 'time');
@@ -128,7 +132,7 @@ async function runOnce({ cmd, args, stdin = null, cwd, scratch, timeoutSec, noTi
   const inFd = stdin ? openSync(stdin, 'r') : 'ignore';
   const outFd = openSync(outFile, 'w');
   const errFd = openSync(errFile, 'w');
-  const env = { ...process.env, NO_COLOR: '1' };
+  const env = { ...process.env, NO_COLOR: '1', ...extraEnv };
   let result;
   try {
     if (TIME) {
@@ -378,6 +382,8 @@ for (const k of inputs.k8s) {
     { id: 'stdin', label: 'cuirass - (stdin → stdout)', cmd: node, args: [CLI, '-'], stdin: k.stream, cwd: scratch },
     { id: 'dir', label: 'cuirass DIR --write', cmd: node, args: [CLI, dirCopy, '--write'], cwd: scratch, prepare: freshCopy(k.filesDir, dirCopy) },
   ];
+  // The same stream on the main thread alone: what the worker thread's re-checks save (src/verify.ts).
+  if (k.docs <= opts.oneThreadMaxDocs) specs.push({ id: 'stdin1', label: 'cuirass - on one thread (CUIRASS_THREADS=1)', cmd: node, args: [CLI, '-'], stdin: k.stream, cwd: scratch, env: { CUIRASS_THREADS: '1' } });
   if (kubectl && k.docs <= opts.peerMaxDocs) specs.push({ id: 'kustomize', label: 'kubectl kustomize (peer)', cmd: kubectl, args: ['kustomize', k.kustomizeDir], cwd: scratch });
   await measureSet(input, specs, opts.runs);
   rmSync(dirCopy, { recursive: true, force: true });
