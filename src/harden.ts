@@ -276,6 +276,8 @@ class StreamRun {
     // Documents handed to the worker: from the back, the main thread re-checks those it has not
     // reached yet, then takes its answers for the others.
     for (let i = docs.length - 1; i >= 0; i--) while (docs[i].settled < 0) this.advance(docs[i]);
+    // Every document has settled: the worker is not needed for what follows.
+    this.close();
     if (docs.length === 0) throw WHOLE;
     const last = Math.max(...docs.map((d) => d.settled));
     // Line breaks before each document, at each pass.

@@ -170,6 +170,19 @@ export function isTemplated(text: string): boolean {
   return /^[ \t]*(- )?\{\{/m.test(text) || /:[ \t]+\{\{/.test(text) || /^[ \t]*-[ \t]+\{\{/m.test(text);
 }
 
+/** The total size of the files found (unreadable ones count as empty). */
+export function inputBytes(files: readonly InputFile[]): number {
+  let total = 0;
+  for (const f of files) {
+    try {
+      total += statSync(f.path).size;
+    } catch {
+      // reported when it is read
+    }
+  }
+  return total;
+}
+
 /**
  * Reads files next to an input for transforms that must know what is already there (a
  * project's `.env`): the text and whether a .gitignore of that folder or above ignores it.

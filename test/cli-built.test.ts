@@ -111,14 +111,15 @@ describe('stdin mode (Helm post-renderer, kustomize pipe)', () => {
 });
 
 describe('the re-check on a worker thread (large inputs)', () => {
-  // 300 generated documents (~240 KB): above the size from which the worker takes re-checks.
+  // 300 generated documents (~240 KB): above the size of a text the worker takes; a run this
+  // small stays on one thread by default, CUIRASS_THREADS=2 uses the worker anyway.
   const docs = generateK8sDocs(300);
   const input: string = k8sStream(docs);
 
   it('a stream on stdin: the same stdout and stderr as the main thread alone, for every format', () => {
     for (const format of ['yaml', 'json', 'sarif']) {
       const alone = cli(['-', '--format', format], { input, env: { CUIRASS_THREADS: '1' } });
-      const shared = cli(['-', '--format', format], { input, env: { CUIRASS_THREADS_REPORT: '1' } });
+      const shared = cli(['-', '--format', format], { input, env: { CUIRASS_THREADS: '2', CUIRASS_THREADS_REPORT: '1' } });
       expect(alone.status, format).toBe(0);
       expect(shared.stdout, format).toBe(alone.stdout);
       const report = /^cuirass: re-checks (\{.*\})\n/m.exec(shared.stderr);
@@ -126,6 +127,12 @@ describe('the re-check on a worker thread (large inputs)', () => {
       expect(JSON.parse(report![1]).byWorker, format).toBeGreaterThan(0);
       expect(shared.stderr.replace(report![0], ''), format).toBe(alone.stderr);
     }
+  });
+
+  it('a run under 2 MiB of input stays on one thread unless CUIRASS_THREADS=2', () => {
+    const small = cli(['-'], { input, env: { CUIRASS_THREADS_REPORT: '1' } });
+    expect(small.status).toBe(0);
+    expect(small.stderr).not.toContain('re-checks');
   });
 
   it('a folder with --write: the same files as the main thread alone', () => {
@@ -136,7 +143,7 @@ describe('the re-check on a worker thread (large inputs)', () => {
       for (const f of files) writeFileSync(join(root, mode, f.name), f.text);
     }
     const alone = cli(['alone', '--write'], { cwd: root, env: { CUIRASS_THREADS: '1' } });
-    const shared = cli(['shared', '--write'], { cwd: root, env: { CUIRASS_THREADS_REPORT: '1' } });
+    const shared = cli(['shared', '--write'], { cwd: root, env: { CUIRASS_THREADS: '2', CUIRASS_THREADS_REPORT: '1' } });
     expect(alone.status).toBe(0);
     expect(shared.status).toBe(0);
     expect(JSON.parse(/^cuirass: re-checks (\{.*\})$/m.exec(shared.stderr)![1]).byWorker).toBeGreaterThan(0);

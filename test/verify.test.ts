@@ -32,7 +32,7 @@ function both(input: string, options: Partial<HardenOptions> = {}, info: TextInf
   const shared = { ...BASE, ...options, exemptions: structuredClone(exemptions) };
   configureVerifier({ enabled: false });
   const expected = hardenText(input, alone, info);
-  configureVerifier({ enabled: true, minBytes: 0, minDocs: 2 });
+  configureVerifier({ enabled: true, minBytes: 0, minDocs: 2, minRunBytes: 0 });
   const before = { ...verifierStats };
   const actual = hardenText(input, shared, info);
   return { expected, actual, stats: delta(before), used: [alone.exemptions.map((e) => e.used), shared.exemptions.map((e) => e.used)] };
@@ -45,7 +45,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(() => {
-  configureVerifier({ enabled: true, minBytes: 64 * 1024, minDocs: 16, stallMs: 60_000, steal: true });
+  configureVerifier({ enabled: true, minBytes: 64 * 1024, minDocs: 16, minRunBytes: 2 * 1024 * 1024, stallMs: 60_000, steal: true });
   releaseVerifier();
 });
 

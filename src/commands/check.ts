@@ -1,9 +1,9 @@
 import { dirname } from 'node:path';
 import type { CliOptions } from '../cli.js';
 import { ConfigError } from '../config.js';
-import { discover, readInput } from '../load.js';
+import { discover, inputBytes, readInput } from '../load.js';
 import { processText, UsageError } from '../run.js';
-import { releaseVerifier } from '../verify.js';
+import { expectInput, releaseVerifier } from '../verify.js';
 import type { Outcome } from '../run.js';
 import { runProject } from '../project.js';
 import { collectErrors, collectFindings, reaches } from '../report/findings.js';
@@ -41,6 +41,7 @@ export async function runCheck(paths: string[], opts: CheckOptions, version: str
     outcomes.push({ o: processText('<stdin>', await readStdin(), options), dir: '' });
   } else {
     const found = discover(paths);
+    expectInput(inputBytes(found.files));
     for (const e of found.errors) process.stderr.write(`cuirass: ${e.display}: ${e.message}\n`);
     failed = found.errors.length > 0;
     for (const file of found.files) {

@@ -1,6 +1,6 @@
 import { dirname, join, relative } from 'node:path';
 import type { CliOptions } from '../cli.js';
-import { discover, readInput } from '../load.js';
+import { discover, inputBytes, readInput } from '../load.js';
 import type { InputFile } from '../load.js';
 import { processText, selectTransforms, splitIds, UsageError } from '../run.js';
 import type { Outcome, RunOptions } from '../run.js';
@@ -8,7 +8,7 @@ import { ConfigError, findConfig, loadConfig } from '../config.js';
 import { TRANSFORMS } from '../../transforms/index.js';
 import { summarize, formatError } from '../report/summary.js';
 import { writeAtomic } from '../write.js';
-import { releaseVerifier } from '../verify.js';
+import { expectInput, releaseVerifier } from '../verify.js';
 import { REDACTED, redact, sideFileContent, sidecarContent, withDocs, writeGenerated } from '../emit.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { POLICY_FILE, runProject } from '../project.js';
@@ -164,6 +164,7 @@ export async function runHarden(paths: string[], opts: CliOptions, version = '0.
   }
 
   const found = discover(paths);
+  expectInput(inputBytes(found.files));
   const outcomes: { o: Outcome; file: InputFile }[] = [];
   let failed = found.errors.length > 0;
   for (const e of found.errors) err(`cuirass: ${e.display}: ${e.message}\n`);
