@@ -293,6 +293,25 @@ describe('removing', () => {
     expect(edit(text, (f, s) => f.removeItem(seq(s, ['add']), seq(s, ['add']).items[1] as Node))).toBe(lines('add:', '  - NET_BIND_SERVICE', '  - SYS_TIME'));
   });
 
+  it('a block mapping emptied and refilled in one pass gets its new keys at its column, in one pass', () => {
+    const text = lines('c:', '  - name: app', '    capabilities:', '      add:', '        - NET_ADMIN # why', '        - SYS_TIME', '    image: x', 'end: 1');
+    const out = edit(text, (f, s) => {
+      const caps = map(s, ['c', 0, 'capabilities']);
+      f.remove(caps, 'add');
+      f.ensure(caps, ['drop'], ['ALL']);
+      f.ensure(caps, ['x'], { y: 1 });
+    });
+    expect(out).toBe(lines('c:', '  - name: app', '    capabilities:', '      drop:', '        - ALL', '      x:', '        y: 1', '    image: x', 'end: 1'));
+    // The first key of a `- key:` item is replaced behind the dash; the end of a file without a newline stays so.
+    const item = 'l:\n  - a: 1\n    b: 2';
+    expect(edit(item, (f, s) => {
+      const m = map(s, ['l', 0]);
+      f.remove(m, 'a');
+      f.remove(m, 'b');
+      f.ensure(m, ['c'], 3);
+    })).toBe('l:\n  - c: 3');
+  });
+
   it('a list emptied and refilled in one pass keeps its block style', () => {
     const text = lines('drop:', '  - NET_RAW', 'x: 1');
     const out = edit(text, (f, s) => {

@@ -58,8 +58,15 @@ export function renderOps(src: ParsedSource, ops: readonly Op[]): TextEdit[] {
       }
     }
   }
-  // A collection being emptied is rewritten as `{}`/`[]`; additions to it wait for the next pass.
-  for (const [map, pairs] of removes) if (map.items.every((p) => pairs.has(p as Pair))) ensures.delete(map);
+  // A block mapping emptied and refilled in one pass is rewritten with its new keys
+  // (`capabilities:` losing its `add` and gaining `drop`). Any other emptied collection becomes
+  // `{}`/`[]`, and additions to it wait for the next pass.
+  for (const [map, pairs] of removes) {
+    if (map.flow || map.items.length === 0 || !map.items.every((p) => pairs.has(p as Pair)) || !ensures.has(map)) continue;
+    edits.push(r.at(map).replacePairs(map, [...ensures.get(map)!]));
+    ensures.delete(map);
+    removes.delete(map);
+  }
   // A list emptied and refilled in one pass is rewritten in its own style.
   for (const [seq, items] of removeItems) {
     if (!seq.items.every((n) => items.has(n as Node)) || !appends.has(seq)) continue;
@@ -300,6 +307,17 @@ class Renderer {
   }
 
   /** Replaces every item of a sequence by `values`, keeping its block or flow style. */
+  /** All the pairs of the block mapping `map` replaced by `entries`, at its column. */
+  replacePairs(map: YAMLMap, entries: [string, unknown][]): TextEdit {
+    const pairs = map.items as Pair[];
+    const start = this.keyStart(pairs[0]);
+    const col = columnAt(this.text, start);
+    const end = this.endOfLine(this.pairEnd(pairs[pairs.length - 1]));
+    const nl = this.nl();
+    const body = entries.map(([k, v], i) => (i ? ' '.repeat(col) : '') + this.blockPair(k, v, col)).join(nl);
+    return { start, end, text: end === this.text.length && !this.text.endsWith('\n') ? body : body + nl };
+  }
+
   replaceItems(seq: YAMLSeq, values: unknown[]): TextEdit {
     const items = seq.items as Node[];
     if (seq.flow) {
