@@ -6,7 +6,7 @@ import { FAST_PARSE_OPTIONS, MAX_ALIAS_COUNT, hasDuplicateKeys, isJsonLike, pars
 import type { RawStyle } from './engine/source.js';
 import { addObjectPositions } from './object-positions.js';
 import type { Position } from './object-positions.js';
-import { isKubernetesDoc, objectsOf, podTemplateOf } from './kubernetes/model.js';
+import { isKubernetesDoc, listItems, objectsOf, podTemplateOf } from './kubernetes/model.js';
 import type { K8sObject } from './kubernetes/model.js';
 import { isComposeDoc, servicesOf } from './compose/model.js';
 import { composeExemptions, exemptionFor, kubernetesExemptions } from './exemptions.js';
@@ -682,8 +682,10 @@ function projectView(transforms: readonly Transform[]): (value: unknown) => unkn
   const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
   const one = (v: unknown) => (isObject(v) && 'kind' in v ? view(v) : v);
   return (value) => {
-    if (isObject(value) && String(value.kind ?? '').endsWith('List') && Array.isArray(value.items)) {
-      return { ...(value.apiVersion !== undefined ? { apiVersion: value.apiVersion } : {}), kind: value.kind, items: value.items.map(one) };
+    const items = isObject(value) ? listItems(value) : undefined;
+    if (items) {
+      const list = value as Record<string, unknown>;
+      return { ...(list.apiVersion !== undefined ? { apiVersion: list.apiVersion } : {}), kind: list.kind, items: items.map(one) };
     }
     return one(value);
   };

@@ -7,6 +7,7 @@ import type { Outcome, RunOptions } from './run.js';
 import type { Finding, ProjectObject } from './types.js';
 import { takeDocumentValues, takeInputPositions } from './harden.js';
 import { addObjectPositions, refKey } from './object-positions.js';
+import { listItems } from './kubernetes/model.js';
 import type { Position } from './object-positions.js';
 
 /** Sidecar file that takes the policies generated for a folder. */
@@ -35,7 +36,7 @@ function* plainObjects(text: string): Generator<Record<string, unknown>> {
   for (const v of documentValues(text)) {
     const value = v as Record<string, unknown> | null;
     if (!value || typeof value !== 'object') continue;
-    const items = String(value.kind ?? '').endsWith('List') && Array.isArray(value.items) ? value.items : [value];
+    const items = listItems(value) ?? [value];
     for (const item of items) if (item && typeof item === 'object' && 'kind' in item) yield item as Record<string, unknown>;
   }
 }

@@ -1,5 +1,6 @@
 import type { ObjectRef, ProjectContext, ProjectObject, ProjectResult } from '../src/types.js';
 import { POD_PATHS } from '../src/kubernetes/model.js';
+import { nest } from '../src/engine/index.js';
 
 type Obj = Record<string, any>;
 
@@ -83,10 +84,6 @@ function pick(o: unknown, keys: readonly string[]): Obj | undefined {
   return out;
 }
 
-/** `value` placed at `path` below a new object ([] → value itself). */
-function nestAt(path: readonly string[], value: Obj): Obj {
-  return path.reduceRight<Obj>((inner, key) => ({ [key]: inner }), value);
-}
 
 const CONTAINER_FIELDS = ['env', 'envFrom', 'args', 'command'];
 
@@ -124,7 +121,7 @@ export function networkView(o: Obj): Obj {
         if (spec.volumes !== undefined) slim.volumes = spec.volumes;
         template.spec = slim;
       }
-      if (path.length) Object.assign(view, nestAt(path, template));
+      if (path.length) Object.assign(view, nest(path, template) as Obj);
       else {
         if (template.metadata) view.metadata = { ...view.metadata, ...template.metadata };
         if (template.spec) view.spec = template.spec;

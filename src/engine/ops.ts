@@ -45,7 +45,7 @@ export function isNullish(node: unknown): boolean {
 }
 
 /** Nests `value` under `path`: (['a','b'], 1) → {a: {b: 1}}. */
-function nest(path: readonly string[], value: unknown): unknown {
+export function nest(path: readonly string[], value: unknown): unknown {
   return path.reduceRight<unknown>((inner, key) => ({ [key]: inner }), value);
 }
 

@@ -2,6 +2,11 @@ import { isAlias, isMap, isScalar, isSeq } from 'yaml';
 import type { Document, Node, YAMLMap, YAMLSeq } from 'yaml';
 import { MAX_ALIAS_COUNT, nodeAt } from '../engine/index.js';
 
+/** The items of a plain `List` value (`kind: …List` with an `items` array), or undefined. */
+export function listItems(value: Record<string, unknown>): unknown[] | undefined {
+  return String(value.kind ?? '').endsWith('List') && Array.isArray(value.items) ? value.items : undefined;
+}
+
 /** One Kubernetes object found in a document (a `List` contributes each of its items). */
 export interface K8sObject {
   node: YAMLMap;
