@@ -387,6 +387,7 @@ class StreamRun {
     return versionOf(d.index, text, doc, lines, whole, this.json, () => this.streamStyle(k));
   }
 
+  /** Ends the worker's session (once every document has settled, or when the run gives up). */
   close(): void {
     this.verifier?.close();
   }

@@ -87,7 +87,7 @@ parentPort!.on('message', (message: VerifySession | VerifyJob | VerifyNote) => {
   }
   let outcome: VerifyOutcome;
   try {
-    const checked = verifyDocument(job.text, job.index, options!, session.json, session.file, job.values, (k, fact, own) => facts.value(k, fact, job.index, own));
+    const checked = verifyDocument(job.text, job.id, options!, session.json, session.file, job.values, (k, fact, own) => facts.value(k, fact, job.id, own));
     const used = (options!.exemptions ?? []).flatMap((e, i) => (e.used ? [i] : []));
     outcome = checked.status === 'settled' ? { ...checked, used } : checked;
   } catch {

@@ -18,10 +18,11 @@ import type { Finding, Transform } from './types.js';
  * the back of the queue and re-checks them itself (a job is claimed once, by one side, through
  * a shared array), then collects the worker's results.
  *
- * The worker runs the same code as the main thread's re-check (`verifyDocument` in harden.ts)
- * and only ever answers for a document that settles; anything else — a planned edit, an error,
- * a file the transforms want to read, a worker that died or stalls — comes back as "do it
- * yourself", and the main thread runs its own re-check. The output is therefore the same bytes,
+ * The worker runs the same code as the main thread's passes (`verifyDocument` in harden.ts),
+ * taking a document through every pass after the first, and only ever answers for a document
+ * that settles; anything else — a style fact that only later documents state, an error, a file
+ * the transforms want to read, a worker that died or stalls — comes back as "do it yourself",
+ * and the main thread runs those passes itself. The output is therefore the same bytes,
  * findings and order as without the worker (test/verify.test.ts compares them).
  */
 
@@ -45,10 +46,9 @@ export interface VerifySession {
 export interface VerifyJob {
   type: 'job';
   sid: number;
+  /** The document's place in the stream (also its slot in `claims`). */
   id: number;
   text: string;
-  /** The document's place in the stream. */
-  index: number;
   /** Its style facts at the first pass. */
   raw: RawStyle;
   /** Keep the document's plain value (its view) for the run-wide transforms. */
@@ -129,8 +129,10 @@ class Shared {
   readonly worker: Worker;
   readonly port: MessagePort;
   readonly control = new Int32Array(new SharedArrayBuffer(8));
-  /** Answers received and not yet taken, by session and job. */
-  readonly answers = new Map<string, VerifyMessage>();
+  /** Answers of the current session received and not yet taken, by document. */
+  readonly answers = new Map<number, VerifyMessage>();
+  /** Settles once the worker has loaded its modules (it says so on its parent port). */
+  readonly ready: Promise<void>;
 
   constructor() {
     const { port1, port2 } = new MessageChannel();
@@ -150,25 +152,23 @@ class Shared {
       if (shared === this) broken = true;
     };
     this.worker.on('error', failed).on('exit', failed);
+    this.ready = new Promise<void>((resolve, reject) => {
+      this.worker.once('message', () => resolve());
+      this.worker.once('error', reject);
+    });
+    // Only tests wait for it; a worker that fails to start must not end the CLI as an unhandled rejection.
+    this.ready.catch(() => {});
     this.worker.unref();
     this.port = port1;
     this.port.unref();
   }
-
-  /** Settles once the worker has loaded its modules (it says so on its parent port). */
-  readonly ready = new Promise<void>((resolve, reject) => {
-    queueMicrotask(() => {
-      this.worker.once('message', () => resolve());
-      this.worker.once('error', reject);
-    });
-  });
 
   /** Moves every answer that has arrived into `answers`. */
   drain(): void {
     for (let m = receiveMessageOnPort(this.port); m; m = receiveMessageOnPort(this.port)) {
       const message = m.message as VerifyMessage;
       // Answers of an ended session (the whole-text passes took over) are of no use.
-      if (message.sid === Atomics.load(this.control, CURRENT)) this.answers.set(`${message.sid}:${message.id}`, message);
+      if (message.sid === Atomics.load(this.control, CURRENT)) this.answers.set(message.id, message);
     }
   }
 }
@@ -263,7 +263,7 @@ export class Verifier {
   /** Hands document `id`'s hardened text to the worker; false when it cannot take it. */
   post(id: number, raw: RawStyle, text: string, values: boolean): boolean {
     if (broken || id >= this.claims.length) return false;
-    const job: VerifyJob = { type: 'job', sid: this.session.sid, id, index: id, raw, text, values };
+    const job: VerifyJob = { type: 'job', sid: this.session.sid, id, raw, text, values };
     this.shared.worker.postMessage(job);
     return true;
   }
@@ -278,14 +278,13 @@ export class Verifier {
       verifierStats.byMain++;
       return { status: 'main' };
     }
-    const key = `${this.session.sid}:${id}`;
     let waited = 0;
     for (;;) {
       const seen = Atomics.load(shared.control, SIGNAL);
       shared.drain();
-      const answer = shared.answers.get(key);
+      const answer = shared.answers.get(id);
       if (answer) {
-        shared.answers.delete(key);
+        shared.answers.delete(id);
         if (answer.status === 'settled') {
           verifierStats.byWorker++;
           if (answer.versions.length > 1) verifierStats.laterPasses++;
@@ -308,10 +307,7 @@ export class Verifier {
   /** The documents whose answers have arrived (taking them early frees what they hold). */
   answered(): number[] {
     this.shared.drain();
-    const ids: number[] = [];
-    const prefix = `${this.session.sid}:`;
-    for (const key of this.shared.answers.keys()) if (key.startsWith(prefix)) ids.push(Number(key.slice(prefix.length)));
-    return ids;
+    return [...this.shared.answers.keys()];
   }
 
   /** Tells the worker the style facts of document `id`, which it keeps (see VerifyNote). */
@@ -330,7 +326,7 @@ export class Verifier {
     if (this.closed) return;
     this.closed = true;
     Atomics.compareExchange(this.shared.control, CURRENT, this.session.sid, 0);
-    for (const key of this.shared.answers.keys()) if (key.startsWith(`${this.session.sid}:`)) this.shared.answers.delete(key);
+    this.shared.answers.clear();
     if (this.size >= config.releaseBytes && shared === this.shared) releaseVerifier();
   }
 }

@@ -84,7 +84,6 @@ function pick(o: unknown, keys: readonly string[]): Obj | undefined {
   return out;
 }
 
-
 const CONTAINER_FIELDS = ['env', 'envFrom', 'args', 'command'];
 
 /**

@@ -306,7 +306,6 @@ class Renderer {
     return { start: at, end: at, text: atEof ? nl + body.slice(0, -nl.length) : body, rank: -col };
   }
 
-  /** Replaces every item of a sequence by `values`, keeping its block or flow style. */
   /** All the pairs of the block mapping `map` replaced by `entries`, at its column. */
   replacePairs(map: YAMLMap, entries: [string, unknown][]): TextEdit {
     const pairs = map.items as Pair[];
@@ -318,6 +317,7 @@ class Renderer {
     return { start, end, text: end === this.text.length && !this.text.endsWith('\n') ? body : body + nl };
   }
 
+  /** Replaces every item of a sequence by `values`, keeping its block or flow style. */
   replaceItems(seq: YAMLSeq, values: unknown[]): TextEdit {
     const items = seq.items as Node[];
     if (seq.flow) {
