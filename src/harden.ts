@@ -807,7 +807,7 @@ export function planFindings(src: ParsedSource, options: HardenOptions, file = '
         const own: Finding[] = [];
         for (const transform of options.transforms) {
           if (!transform.service) continue;
-          const ctx = contextFor(src, options, transform, ref, svc.node, own, file, active);
+          const ctx = contextFor(src, options, transform, ref, svc.node, own, file, active, 0);
           transform.service(svc, ctx);
         }
         for (const t of options.transforms) if (t.composeFile) exemptionFor(active, t.id);
@@ -824,8 +824,9 @@ export function planFindings(src: ParsedSource, options: HardenOptions, file = '
       const { active, invalid } = kubernetesExemptions(object, pod, options.exemptions ?? [], file);
       // One reference for all the object's findings (a large run holds ~100,000 of them).
       const ref = refOf(object);
+      const from = findings.length;
       for (const transform of options.transforms) {
-        const ctx = contextFor(src, options, transform, ref, object.node, findings, file, active);
+        const ctx = contextFor(src, options, transform, ref, object.node, findings, file, active, from);
         transform.object?.(object, ctx);
         if (pod && transform.pod) transform.pod(pod, ctx);
       }
@@ -891,6 +892,8 @@ function contextFor(
   sink: Finding[],
   file: string,
   exemptions: readonly ActiveExemption[] = [],
+  /** Where the findings of the same object or service start in `sink`. */
+  from = sink.length,
 ): TransformContext {
   return {
     level: options.level,
@@ -899,6 +902,10 @@ function contextFor(
     hasFolder: options.hasFolder ?? false,
     sibling: (path) => options.sibling?.(path),
     file,
+    fixes(field: string): boolean {
+      for (let i = sink.length - 1; i >= from; i--) if (sink[i].field === field && sink[i].ops.length > 0) return true;
+      return false;
+    },
     report(report: Report) {
       const offset = report.at?.range?.[0] ?? fallback.range?.[0] ?? 0;
       const { line, col } = src.lines.linePos(offset);

@@ -84,6 +84,12 @@ export interface TransformContext {
   sibling(path: string): SiblingFile | undefined;
   /** File name of the input ('' for stdin), for naming generated files. */
   file: string;
+  /**
+   * True when a transform before this one (table order) has planned, in this pass, an edit of
+   * `field` of the same object or service: fixable, not exempted, allowed at the level. A
+   * transform that a setting blocks can then plan its edit in the same pass as the removal.
+   */
+  fixes(field: string): boolean;
   report(report: Report): void;
 }
 

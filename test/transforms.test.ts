@@ -16,6 +16,12 @@ import {
   orphanFiles,
 } from './support/fixtures.js';
 import type { Fixture } from './support/fixtures.js';
+import { parseSource } from '../src/engine/source.js';
+import { planFindings } from '../src/harden.js';
+import type { HardenOptions } from '../src/harden.js';
+import type { Finding } from '../src/types.js';
+import type { ConfigExemption } from '../src/config.js';
+import { DEFAULT_SETTINGS } from '../src/settings.js';
 
 const fixtures = discoverFixtures();
 
@@ -162,5 +168,48 @@ describe('transform registry', () => {
         expect(e.line, `${f.transform}/${f.scenario}`).toBeGreaterThan(0);
       }
     }
+  });
+});
+
+describe('transforms that another one unblocks', () => {
+  const text = `apiVersion: v1
+kind: Pod
+metadata:
+  name: agent
+spec:
+  containers:
+    - name: agent
+      image: registry.example.com/agent:1.0.0
+      securityContext:
+        privileged: true
+    - name: fuse
+      image: registry.example.com/fuse:1.0.0
+      securityContext:
+        capabilities:
+          add: [SYS_ADMIN]
+`;
+  const plan = (options: Partial<HardenOptions>) =>
+    planFindings(parseSource(text), { transforms: TRANSFORMS, level: 'restricted', settings: DEFAULT_SETTINGS, ...options }).filter(
+      (f) => f.transform === 'no-new-privileges',
+    );
+
+  it('no-new-privileges is planned in the pass that removes privileged and SYS_ADMIN', () => {
+    const nnp = plan({});
+    expect(nnp.map((f) => [f.field, f.fixable, f.ops.length > 0])).toEqual([
+      ['spec.containers[0].securityContext.allowPrivilegeEscalation', true, true],
+      ['spec.containers[1].securityContext.allowPrivilegeEscalation', true, true],
+    ]);
+  });
+
+  it('stays blocked when the removal does not happen (level, skip or exemption)', () => {
+    const reasons = (findings: Finding[]) => findings.map((f) => [f.fixable, /cannot be forbidden while the container is (privileged|given SYS_ADMIN)/.exec(f.message)?.[1]]);
+    const blocked = [
+      [false, 'privileged'],
+      [false, 'given SYS_ADMIN'],
+    ];
+    expect(reasons(plan({ level: 'baseline' }))).toEqual(blocked);
+    expect(reasons(plan({ transforms: TRANSFORMS.filter((t) => t.id !== 'no-privileged' && t.id !== 'drop-capabilities') }))).toEqual(blocked);
+    const exemptions: ConfigExemption[] = [{ match: { kind: 'Pod', name: 'agent' }, skip: ['no-privileged', 'drop-capabilities'], reason: 'node agent', source: 'cuirass.config.yaml:3' }];
+    expect(reasons(plan({ exemptions }))).toEqual(blocked);
   });
 });

@@ -26,11 +26,12 @@ export default {
       const field = `${c.path}.securityContext.allowPrivilegeEscalation`;
       const message = value === true ? `${label(c)} allows privilege escalation` : `${label(c)} does not forbid privilege escalation`;
       // The API rejects allowPrivilegeEscalation: false next to privileged or CAP_SYS_ADMIN;
-      // no-privileged and drop-capabilities remove those first, then a later pass adds it.
-      const privileged = scalarAt(c.node, ['securityContext', 'privileged']) === true;
-      const sysAdmin = scalarItems(seqAt(c.node, ['securityContext', 'capabilities', 'add'])).some(
-        (i) => i.value === 'SYS_ADMIN' || i.value === 'CAP_SYS_ADMIN',
-      );
+      // it is set in the same pass when no-privileged / drop-capabilities remove those.
+      const sc = `${c.path}.securityContext`;
+      const privileged = scalarAt(c.node, ['securityContext', 'privileged']) === true && !ctx.fixes(`${sc}.privileged`);
+      const sysAdmin =
+        scalarItems(seqAt(c.node, ['securityContext', 'capabilities', 'add'])).some((i) => i.value === 'SYS_ADMIN' || i.value === 'CAP_SYS_ADMIN') &&
+        !ctx.fixes(`${sc}.capabilities.add`);
       if (privileged || sysAdmin) {
         ctx.report({ at: nodeAt(c.node, key) ?? c.node, field, message: `${message}; it cannot be forbidden while the container is ${privileged ? 'privileged' : 'given SYS_ADMIN'}` });
         continue;
