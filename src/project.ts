@@ -28,7 +28,16 @@ function* documentValues(text: string): Generator<unknown> {
   // Document by document: one tree in memory at a time.
   for (const doc of new Composer({ merge: true }).compose(new Parser().parse(text))) {
     if (doc.errors.length) continue;
-    yield doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+    let value: unknown;
+    try {
+      value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+    } catch (e) {
+      // An alias bomb: hardening already reported the document; the run-wide transforms do
+      // without its objects rather than expand it.
+      if (e instanceof ReferenceError) continue;
+      throw e;
+    }
+    yield value;
   }
 }
 

@@ -223,6 +223,41 @@ describe('stdin mode: `cuirass -`', () => {
   });
 });
 
+describe('aliases', () => {
+  const many = (n: number) => `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: many}\ndata:\n  base: &b "v"\n${Array.from({ length: n }, (_, i) => `  k${i}: *b\n`).join('')}`;
+  let bomb = 'a0: &a0 [x, x, x, x, x, x, x, x, x]\n';
+  for (let i = 1; i <= 8; i++) bomb += `  a${i}: &a${i} [${Array(9).fill(`*a${i - 1}`).join(', ')}]\n`;
+
+  it('a ConfigMap that uses one anchor 150 times passes through byte-identical (no crash)', () => {
+    const input = many(150);
+    const r = runCli(['-'], { input });
+    expect(r.stderr).not.toMatch(/ReferenceError|Excessive alias|\n\s+at /);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe(input);
+  });
+
+  it('an alias bomb in a ConfigMap is never expanded: it passes through, and so does the Deployment next to it', () => {
+    const input = `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: bomb}\ndata:\n  ${bomb}---\n${DEPLOYMENT}`;
+    const r = runCli(['-'], { input });
+    expect(r.stderr).not.toMatch(/ReferenceError|\n\s+at /);
+    expect(r.status).toBe(0);
+    const [configMap, deployment] = r.stdout.split(/^---\n/m);
+    expect(configMap).toBe(input.split(/^---\n/m)[0]);
+    expect(deployment).toContain('allowPrivilegeEscalation: false');
+  });
+
+  it('a Compose file whose 120 services share anchors through merge keys is hardened', () => {
+    const services = Array.from({ length: 120 }, (_, i) => `  s${i}:\n    <<: *common\n    environment: *env\n`).join('');
+    const input = `x-common: &common\n  image: redis:7.2\nx-env: &env\n  TZ: UTC\nservices:\n${services}`;
+    const dir = mkdtempSync(join(tmpdir(), 'cuirass-alias-'));
+    writeFileSync(join(dir, 'compose.yaml'), input);
+    const r = runCli(['compose.yaml', '--format', 'yaml', '--skip', 'network-segmentation'], { cwd: dir });
+    expect(r.stderr).not.toMatch(/internal error|Excessive alias/);
+    expect(r.status).toBe(0);
+    expect(r.stdout.match(/no-new-privileges:true/g)?.length).toBe(120);
+  });
+});
+
 // ---- files and folders ---------------------------------------------------------
 
 describe('--write, --check and --out', () => {

@@ -36,8 +36,12 @@ export interface ParsedSource {
   styleAt(offset: number): SourceStyle;
 }
 
-/** Upper bound on aliases resolved when converting to plain values (alias bombs). */
-export const MAX_ALIAS_COUNT = 100;
+/**
+ * Upper bound on alias expansion when converting to plain values (alias bombs): yaml counts
+ * alias uses times the size of what they name. yaml's default of 100 refuses ordinary files (a
+ * ConfigMap or a Compose file with a hundred `<<: *common`); 10,000 still stops a bomb early.
+ */
+export const MAX_ALIAS_COUNT = 10_000;
 
 /** How every input is parsed: duplicate keys are errors, merge keys are understood. */
 export const PARSE_OPTIONS: ParseOptions & DocumentOptions & SchemaOptions = { uniqueKeys: true, prettyErrors: false, strict: true, merge: true };
