@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parseAllDocuments, stringify } from 'yaml';
 import { combine } from './engine/index.js';
@@ -54,6 +54,13 @@ export function writeGenerated(folder: string, files: readonly SideFile[], docs:
     if (!existsSync(dir)) {
       mkdirSync(dir, { recursive: true, mode: file.dirMode ?? 0o755 });
       if (file.dirMode !== undefined) chmodSync(dir, file.dirMode);
+    } else if (file.dirMode !== undefined && file.secret && dir !== folder) {
+      // A folder that already exists (a `secrets/` of the project's own) loses the group and
+      // other bits its mode for new folders would not grant: a 0444 secret file is only
+      // private inside a folder other users cannot enter.
+      const mode = statSync(dir).mode & 0o7777;
+      const tightened = mode & ~(0o077 & ~file.dirMode);
+      if (tightened !== mode) chmodSync(dir, tightened);
     }
     // A file that gains a secret loses the group/other bits its new-file mode would not grant
     // (a committed 0644 .env becomes 0600), before the secret is written into it.

@@ -323,6 +323,19 @@ describe('Compose secrets through the CLI', () => {
     const again = cli([dir, '--check']);
     expect(again.status).toBe(0);
   });
+
+  it('a secrets/ folder the project already has is closed to other users before a secret goes in', () => {
+    const dir = tempDir({ 'compose.yaml': 'services:\n  db:\n    image: postgres:16\n    environment:\n      POSTGRES_PASSWORD: "pg-own-folder-1"\n' });
+    chmodSync(dir, 0o755);
+    mkdirSync(join(dir, 'secrets'), { mode: 0o755 });
+    chmodSync(join(dir, 'secrets'), 0o755);
+    writeFileSync(join(dir, 'secrets/README'), 'ours\n');
+    expect(cli([dir, '--write']).status).toBe(0);
+    expect(statSync(join(dir, 'secrets')).mode & 0o777).toBe(0o700);
+    expect(statSync(join(dir, 'secrets/db_postgres_password')).mode & 0o777).toBe(0o444);
+    expect(statSync(dir).mode & 0o777).toBe(0o755);
+    expect(readFileSync(join(dir, 'secrets/README'), 'utf8')).toBe('ours\n');
+  });
 });
 
 describe('check command', () => {
