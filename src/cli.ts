@@ -103,10 +103,14 @@ export async function buildProgram(): Promise<Command> {
       const { runExplain } = await import('./commands/rules.js');
       process.exitCode = runExplain(id);
     });
-  program.exitOverride((err) => {
+  // Usage errors exit 2, of subcommands too (commander does not pass this on to commands
+  // that already exist).
+  const usage = (err: { code: string }) => {
     if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') process.exit(0);
     process.exit(2);
-  });
+  };
+  program.exitOverride(usage);
+  for (const command of program.commands) command.exitOverride(usage);
   return program;
 }
 

@@ -399,6 +399,17 @@ describe('--only, --skip and --level', () => {
     expect(runCli(['explain', 'no-such-transform']).status).toBe(2);
   });
 
+  it('usage errors of subcommands exit 2 too (1 is only for findings)', () => {
+    const dir = tempDir({ 'web.yaml': DEPLOYMENT });
+    for (const args of [['check', dir, '--fail-on', 'bogus'], ['check', dir, '--format', 'yaml'], ['explain'], ['rules', 'extra'], ['fn', 'extra'], ['init', dir, '--frobnicate']]) {
+      const r = runCli(args);
+      expect(r.status, args.join(' ')).toBe(2);
+      expect(r.stderr, args.join(' ')).toMatch(/^error: /m);
+    }
+    expect(runCli(['check', '--help']).status).toBe(0);
+    expect(readdirSync(dir)).toEqual(['web.yaml']);
+  });
+
   it('--level baseline keeps `privileged: true` and reports it; restricted removes it', () => {
     const baseline = runCli(['-', '--level', 'baseline'], { input: PRIVILEGED_POD });
     expect(baseline.status, baseline.stderr).toBe(0);

@@ -187,7 +187,7 @@ describe.skipIf(!kptVersion)(`kpt runs cuirass fn as an exec function${kptVersio
     expect(r.stderr).toContain('[error]: functionConfig: data.level: must be restricted or baseline');
     expect(snapshot(pkg)).toEqual(before);
     const list = parse(readFileSync(join(results, 'results.yaml'), 'utf8'));
-    expect(list.items[0]).toMatchObject({ exitCode: 1, results: [{ severity: 'error', message: 'functionConfig: data.level: must be restricted or baseline' }] });
+    expect(list.items[0]).toMatchObject({ exitCode: 2, results: [{ severity: 'error', message: 'functionConfig: data.level: must be restricted or baseline' }] });
   });
 });
 

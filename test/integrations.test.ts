@@ -56,11 +56,15 @@ items:
     const b = parse(cli(['fn'], { input: resourceList(items, config) }).stdout);
     expect(b.items[2].spec.template.spec.securityContext.runAsUser).toBe(20000);
   });
-  it('a bad functionConfig or input is an error result and a non-zero exit', () => {
+  it('a bad functionConfig or input is an error result and exit 2, with <stdin>:line:col for YAML errors', () => {
     const bad = cli(['fn'], { input: resourceList(items, { apiVersion: 'v1', kind: 'ConfigMap', data: { level: 'strict' } }) });
-    expect(bad.status).toBe(1);
+    expect(bad.status).toBe(2);
     expect(parse(bad.stdout).results[0]).toMatchObject({ severity: 'error' });
-    expect(cli(['fn'], { input: 'kind: Pod\n' }).status).toBe(1);
+    expect(cli(['fn'], { input: 'kind: Pod\n' }).status).toBe(2);
+    const broken = cli(['fn'], { input: 'kind: ResourceList\nitems: [a,\n' });
+    expect(broken.status).toBe(2);
+    expect(broken.stderr).toMatch(/^cuirass: <stdin>:\d+:\d+: the ResourceList does not parse: /m);
+    expect(parse(broken.stdout).results[0]).toMatchObject({ severity: 'error' });
   });
   it('is idempotent: running the function on its output changes no item', () => {
     const once = parse(cli(['fn'], { input: resourceList(items) }).stdout);

@@ -1,8 +1,8 @@
-import { isMap, parseDocument, stringify } from "yaml";
+import { LineCounter, isMap, parseDocument, stringify } from "yaml";
 import type { YAMLMap } from 'yaml';
 import { configFromText, ConfigError } from '../config.js';
 import type { Config } from '../config.js';
-import { Fix, applyEdits, parseSource, renderOps } from '../engine/index.js';
+import { Fix, MAX_ALIAS_COUNT, applyEdits, parseSource, renderOps } from '../engine/index.js';
 import { processText, selectTransforms, UsageError } from '../run.js';
 import { releaseVerifier } from '../verify.js';
 import type { RunOptions } from '../run.js';
@@ -92,11 +92,22 @@ export async function runFn(): Promise<number> {
   const fail = (message: string) => {
     process.stdout.write(stringify({ apiVersion: 'config.kubernetes.io/v1', kind: 'ResourceList', items: [], results: [{ message, severity: 'error' }] }));
     process.stderr.write(`cuirass: ${message}\n`);
-    return 1;
+    // An input or usage error, as for every command (SPEC section 1).
+    return 2;
   };
-  const doc = parseDocument(input);
-  if (doc.errors.length) return fail(`the ResourceList does not parse: ${doc.errors[0].message.split('\n')[0]}`);
-  const list = doc.toJS() as { kind?: string; items?: unknown[]; functionConfig?: unknown } | null;
+  const lines = new LineCounter();
+  const doc = parseDocument(input, { prettyErrors: false, lineCounter: lines });
+  if (doc.errors.length) {
+    const { line, col } = lines.linePos(doc.errors[0].pos[0]);
+    return fail(`<stdin>:${line}:${col}: the ResourceList does not parse: ${doc.errors[0].message.split('\n')[0]}`);
+  }
+  let list: { kind?: string; items?: unknown[]; functionConfig?: unknown } | null;
+  try {
+    list = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) as typeof list;
+  } catch (e) {
+    if (e instanceof ReferenceError) return fail(`<stdin>:1:1: the ResourceList expands too many aliases (${e.message})`);
+    throw e;
+  }
   if (!list || list.kind !== 'ResourceList' || !Array.isArray(list.items)) return fail('stdin is not a ResourceList with items');
   let options: RunOptions;
   try {
