@@ -79,7 +79,15 @@ export default {
   service(svc, ctx) {
     const readOnly = svc.effective.read_only;
     const profile = svc.profile;
-    if (readOnly !== true && readOnly !== 'true') {
+    if (typeof readOnly === 'string' && /\$\{?[A-Za-z_]/.test(readOnly)) {
+      // `read_only: ${RO:-true}`: the value is decided where the file is deployed; it stays.
+      ctx.report({
+        at: where(svc, 'read_only'),
+        field: `${svc.path}.read_only`,
+        message: `service "${svc.name}" sets read_only through interpolation (${readOnly}); make sure it is true where it is deployed`,
+        severity: 'low',
+      });
+    } else if (readOnly !== true && readOnly !== 'true') {
       if (profile?.profile.writableRoot) {
         ctx.report({
           at: where(svc, 'read_only'),
@@ -92,8 +100,8 @@ export default {
       ctx.report({
         at: where(svc, 'read_only'),
         field: `${svc.path}.read_only`,
-        message: readOnly === false ? `service "${svc.name}" has a writable root filesystem (read_only: false)` : `service "${svc.name}" has a writable root filesystem`,
-        behaviorChanging: readOnly === false,
+        message: readOnly === false || readOnly === 'false' ? `service "${svc.name}" has a writable root filesystem (read_only: false)` : `service "${svc.name}" has a writable root filesystem`,
+        behaviorChanging: readOnly === false || readOnly === 'false',
         fix: (f) => setForService(f, svc, ['read_only'], true),
       });
     }
