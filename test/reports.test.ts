@@ -141,6 +141,13 @@ describe('configuration and exemptions', () => {
     expect(suppressed).toEqual(expect.arrayContaining([expect.stringMatching(/^read-only-root: writes to \/var\/lib\/app/), expect.stringMatching(/^run-as-non-root: vendor image/)]));
     const r = cli([dir]);
     expect(r.stderr).toMatch(/cuirass\.config\.yaml:8:5: exemption of seccomp exempts nothing \(stale\)/);
+    // Reports carry it too, at the config entry: check (text, json, sarif) and the default command's json.
+    const stale = json.findings.filter((f: { transform: string }) => f.transform === 'exemptions');
+    expect(stale).toEqual([expect.objectContaining({ file: expect.stringMatching(/(^|\/)cuirass\.config\.yaml$/), line: 8, column: 5, severity: 'low', status: 'unfixed', message: 'exemption of seccomp exempts nothing: stale' })]);
+    expect(cli(['check', dir]).stdout).toMatch(/8:5 +low +exemptions .*exempts nothing: stale/);
+    const sarif = JSON.parse(cli(['check', dir, '--format', 'sarif']).stdout);
+    expect(sarif.runs[0].results.filter((x: { ruleId: string }) => x.ruleId === 'exemptions').map((x: { message: { text: string } }) => x.message.text)).toEqual(['exemption of seccomp exempts nothing: stale']);
+    expect(JSON.parse(cli([dir, '--format', 'json']).stdout).findings.filter((f: { transform: string }) => f.transform === 'exemptions')).toHaveLength(1);
   });
   it('in-file exemptions: annotation on the pod template, x-cuirass on a service; without a reason they are ignored and reported', () => {
     const dir = tempDir({

@@ -6,7 +6,7 @@ import { processText, UsageError } from '../run.js';
 import { expectInput, releaseVerifier } from '../verify.js';
 import type { Outcome } from '../run.js';
 import { runProject } from '../project.js';
-import { collectErrors, collectFindings, reaches } from '../report/findings.js';
+import { collectErrors, collectFindings, reaches, staleExemptions } from '../report/findings.js';
 import { formatError } from '../report/summary.js';
 import type { Severity } from '../types.js';
 import { optionsFrom } from './harden.js';
@@ -62,7 +62,7 @@ export async function runCheck(paths: string[], opts: CheckOptions, version: str
   for (const { o } of outcomes) o.remaining = [...o.remaining, ...(project.findings.get(o.display) ?? [])];
   const all = outcomes.map(({ o }) => o);
   for (const o of all) if (o.status === 'error') process.stderr.write(formatError(o) + '\n');
-  const findings = collectFindings(all);
+  const findings = [...collectFindings(all), ...staleExemptions(options.exemptions ?? [])];
   const errors = collectErrors(all);
   const color = opts.color !== false && !process.env.NO_COLOR && Boolean(process.stdout.isTTY);
   const format = opts.format ?? 'text';

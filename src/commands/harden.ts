@@ -116,8 +116,8 @@ async function machineReport(format: string, outcomes: Outcome[], generated: { f
     const { jsonPatches } = await import('../report/json-patch.js');
     return JSON.stringify(jsonPatches(outcomes, generated), null, 2) + '\n';
   }
-  const { collectErrors, collectFindings } = await import('../report/findings.js');
-  const findings = collectFindings(outcomes);
+  const { collectErrors, collectFindings, staleExemptions } = await import('../report/findings.js');
+  const findings = [...collectFindings(outcomes), ...staleExemptions(options.exemptions ?? [])];
   const errors = collectErrors(outcomes);
   if (format === 'sarif') {
     const { sarifReport } = await import('../report/sarif.js');

@@ -3,6 +3,8 @@ import type { Outcome } from '../run.js';
 import type { Finding, ObjectRef, Severity } from '../types.js';
 import { SEVERITIES } from '../types.js';
 import { redact } from '../emit.js';
+import type { ConfigExemption } from '../config.js';
+import { displayPath } from '../load.js';
 
 /** One finding as every report format shows it. Field names are stable (documented in the README). */
 export interface ReportedFinding {
@@ -72,4 +74,30 @@ export function collectErrors(outcomes: readonly Outcome[]): ReportedError[] {
 /** True when a finding counts against `--fail-on`. */
 export function reaches(f: ReportedFinding, failOn: Severity): boolean {
   return f.status !== 'suppressed' && SEVERITIES.indexOf(f.severity) >= SEVERITIES.indexOf(failOn);
+}
+
+/**
+ * Config exemptions that exempted nothing in the whole run (SPEC section 5: reported), as
+ * findings at the config entry (`source`: `path:line[:col]`).
+ */
+export function staleExemptions(exemptions: readonly ConfigExemption[]): ReportedFinding[] {
+  return exemptions
+    .filter((e) => !e.used)
+    .map((e) => {
+      const m = /^(.*?):(\d+)(?::(\d+))?$/.exec(e.source);
+      return {
+        transform: 'exemptions',
+        owasp: '—',
+        severity: 'low' as Severity,
+        file: displayPath(m ? m[1] : e.source),
+        line: m ? Number(m[2]) : 1,
+        column: m?.[3] ? Number(m[3]) : 1,
+        message: `exemption of ${e.skip.join(', ')} exempts nothing: ${e.reason}`,
+        field: '',
+        status: 'unfixed' as const,
+        fixable: false,
+        behaviorChanging: false,
+        reason: 'report only: a person has to decide',
+      };
+    });
 }
