@@ -333,6 +333,19 @@ describe('--write, --check and --out', () => {
     runCli([dir, '--write']);
     expect(readFileSync(join(dir, 'a/b/web.yaml'), 'utf8')).toBe(readFileSync(join(out, 'a/b/web.yaml'), 'utf8'));
   });
+
+  it('--out refuses two inputs whose copies would land on the same path, before writing anything', () => {
+    const dir = tempDir({ 'a/app.yaml': DEPLOYMENT, 'b/app.yaml': DEPLOYMENT.replace('name: web', 'name: api') });
+    const out = join(dir, 'out');
+    const r = runCli([join(dir, 'a'), join(dir, 'b'), '--out', out]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/--out: .*a\/app\.yaml and .*b\/app\.yaml would both be written to .*out\/app\.yaml/);
+    expect(existsSync(out)).toBe(false);
+    // Their common parent keeps both.
+    expect(runCli([dir, '--out', out]).status).toBe(0);
+    expect(readFileSync(join(out, 'a/app.yaml'), 'utf8')).toContain('name: web');
+    expect(readFileSync(join(out, 'b/app.yaml'), 'utf8')).toContain('name: api');
+  });
 });
 
 // ---- choosing transforms and levels ---------------------------------------------

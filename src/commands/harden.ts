@@ -165,6 +165,19 @@ export async function runHarden(paths: string[], opts: CliOptions, version = '0.
 
   const found = discover(paths);
   expectInput(inputBytes(found.files));
+  if (opts.out) {
+    // Two inputs with the same path relative to their folders would overwrite each other's copy.
+    const taken = new Map<string, string>();
+    for (const file of found.files) {
+      const target = join(opts.out, relative(file.root, file.path));
+      const other = taken.get(target);
+      if (other !== undefined && other !== file.display) {
+        err(`cuirass: --out: ${other} and ${file.display} would both be written to ${displayPath(target)}; harden them in separate runs (or pass their common parent folder)\n`);
+        return 2;
+      }
+      taken.set(target, file.display);
+    }
+  }
   const outcomes: { o: Outcome; file: InputFile }[] = [];
   let failed = found.errors.length > 0;
   for (const e of found.errors) err(`cuirass: ${e.display}: ${e.message}\n`);
