@@ -528,12 +528,15 @@ describe('what a folder walk touches', () => {
   it('a templated file is skipped with a notice and left untouched', () => {
     const template = 'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: {{ .Values.x }}\n' +
       '  template:\n    spec:\n      containers:\n      - name: web\n        image: "{{ .Values.image }}"\n';
-    const dir = tempDir({ 'chart/templates/deploy.yaml': template, 'web.yaml': DEPLOYMENT });
+    const dir = tempDir({ 'chart/templates/deploy.yaml': template, 'web.yaml': DEPLOYMENT, 'chart/values.yaml': 'image: web\n' });
     const walk = runCli([dir, '--write']);
     expect(walk.status, walk.stderr).toBe(0);
     expect(readFileSync(join(dir, 'chart/templates/deploy.yaml'), 'utf8')).toBe(template);
     expect(readFileSync(join(dir, 'web.yaml'), 'utf8')).toContain('runAsNonRoot: true');
-    expect(walk.stderr).toMatch(/\b1 skipped\b|deploy\.yaml.*skipped/);
+    // Each template is named; other YAML of the walk is named in one line.
+    expect(walk.stderr).toMatch(/chart\/templates\/deploy\.yaml: skipped: a template/);
+    expect(walk.stderr).toMatch(/skipped 1 file with no Kubernetes objects or Compose services: .*chart\/values\.yaml/);
+    expect(walk.stderr).toMatch(/\b2 skipped\b/);
     expect(walk.stderr).not.toMatch(/deploy\.yaml:\d+:\d+/); // a notice, not an error
 
     const explicit = runCli([join(dir, 'chart/templates/deploy.yaml'), join(dir, 'web.yaml'), '--write']);
