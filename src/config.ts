@@ -169,7 +169,8 @@ export function configFromText(text: string, path: string, knownIds: readonly st
       config.settings.secretPatterns = s.patterns as string[];
     }
   }
-  if (raw.exemptions !== undefined) {
+  // `exemptions:` with nothing under it (cuirass init's suggestions all commented out) is none.
+  if (raw.exemptions != null) {
     if (!Array.isArray(raw.exemptions)) return fail(['exemptions'], 'must be a list');
     raw.exemptions.forEach((e, i) => {
       const at = ['exemptions', i];

@@ -182,8 +182,16 @@ describe('cuirass init', () => {
     expect(cli([dir, '--check']).stderr).not.toMatch(/config/);
     expect(cli(['init', dir]).status).toBe(2);
     expect(cli(['init', dir, '--force']).status).toBe(0);
-    // Uncommenting a suggestion with a reason makes it take effect.
-    writeFileSync(join(dir, 'cuirass.config.yaml'), text.replace('exemptions: []\n', 'exemptions:\n  - match: { kind: Pod, name: drift }\n    skip: [image-pinning]\n    reason: "mirror pins at deploy"\n'));
+    // As written (every suggestion commented out) the config is valid and exempts nothing.
+    expect(text).toMatch(/^exemptions:$/m);
+    expect(cli(['check', dir]).stderr).not.toMatch(/cuirass\.config\.yaml:\d+/);
+    // Uncommenting a suggestion where it stands, with a reason, makes it take effect.
+    const uncommented = text.replace(
+      '#  - match: { kind: Pod, name: drift }\n#    skip: [image-pinning]\n#    reason: "why this is acceptable"\n',
+      '  - match: { kind: Pod, name: drift }\n    skip: [image-pinning]\n    reason: "mirror pins at deploy"\n',
+    );
+    expect(uncommented).not.toBe(text);
+    writeFileSync(join(dir, 'cuirass.config.yaml'), uncommented);
     const json = JSON.parse(cli(['check', dir, '--format', 'json']).stdout);
     expect(json.findings.find((f: { transform: string }) => f.transform === 'image-pinning').status).toBe('suppressed');
   });

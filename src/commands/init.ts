@@ -52,7 +52,8 @@ export function runInit(paths: string[], opts: { force?: boolean }): number {
   const lines = [
     '# cuirass configuration (cuirass init). Every key is optional; these are the defaults.',
     '# Transform ids: `cuirass rules`. Levels: restricted (everything) or baseline (only additions).',
-    body.trimEnd(),
+    // With suggestions below, `exemptions:` stays open for them: an uncommented one is an item.
+    groups.size ? body.trimEnd().replace(/^exemptions: \[\]$/m, 'exemptions:') : body.trimEnd(),
   ];
   if (groups.size) {
     lines.push('# Findings cuirass cannot fix. Fix them, or uncomment an exemption and say why:');
