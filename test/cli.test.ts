@@ -401,6 +401,9 @@ describe('--only, --skip and --level', () => {
       ['--frobnicate'],
       ['--level', 'paranoid'],
       ['--format', 'xml'],
+      ['--only', ''],
+      ['--only', ','],
+      ['--only', 'seccomp', '--skip', 'seccomp'],
     ]) {
       const r = runCli([dir, '--write', ...args]);
       expect(r.status, args.join(' ')).toBe(2);
