@@ -32,8 +32,8 @@ function* documentValues(text: string): Generator<unknown> {
     try {
       value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
     } catch (e) {
-      // An alias bomb: hardening already reported the document; the run-wide transforms do
-      // without its objects rather than expand it.
+      // An alias bomb (hardening never expands one either): the run-wide transforms do without
+      // its objects rather than expand it.
       if (e instanceof ReferenceError) continue;
       throw e;
     }

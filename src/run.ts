@@ -46,6 +46,9 @@ export interface Outcome {
   suppressed: Finding[];
 }
 
+/** Why a templated input is skipped; such a skip is always named (a template looks like a manifest). */
+export const TEMPLATE_SKIPPED = 'skipped: a template (render it first, e.g. helm template | cuirass -)';
+
 /** The transforms selected by `--only` and `--skip`; unknown ids are a usage error. */
 export function selectTransforms(only: readonly string[] = [], skip: readonly string[] = []): Transform[] {
   const known = new Set(TRANSFORMS.map((t) => t.id));
@@ -68,7 +71,7 @@ export function splitIds(values: readonly string[] | undefined): string[] {
 export function processText(display: string, text: string, options: RunOptions, folder?: string | boolean): Outcome {
   const base = { display, input: text, output: text, changes: [], remaining: [], manifest: false, files: [], documents: [], secrets: [], suppressed: [] };
   if (isTemplated(text)) {
-    return { ...base, status: 'skipped', message: 'skipped: a template (render it first, e.g. helm template | cuirass -)' };
+    return { ...base, status: 'skipped', message: TEMPLATE_SKIPPED };
   }
   const json = /\.json$/i.test(display) || /^\uFEFF?\s*[{[]/.test(text);
   let result;

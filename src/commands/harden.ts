@@ -2,7 +2,7 @@ import { dirname, join, relative } from 'node:path';
 import type { CliOptions } from '../cli.js';
 import { discover, inputBytes, readInput } from '../load.js';
 import type { InputFile } from '../load.js';
-import { processText, selectTransforms, splitIds, UsageError } from '../run.js';
+import { processText, selectTransforms, splitIds, TEMPLATE_SKIPPED, UsageError } from '../run.js';
 import type { Outcome, RunOptions } from '../run.js';
 import { ConfigError, findConfig, loadConfig } from '../config.js';
 import { TRANSFORMS } from '../../transforms/index.js';
@@ -165,7 +165,7 @@ export async function runHarden(paths: string[], opts: CliOptions, version = '0.
       process.stdout.write(diffsOf(outcome, undefined, color));
     } else if (opts.format && opts.format !== 'yaml') process.stdout.write(await machineReport(opts.format, [outcome], [], options, version));
     else printStream(outcome.output, outcome.documents);
-    if (outcome.status === 'skipped' && outcome.message?.includes('a template') && !opts.quiet) err(`cuirass: <stdin>: ${outcome.message}\n`);
+    if (outcome.status === 'skipped' && outcome.message === TEMPLATE_SKIPPED && !opts.quiet) err(`cuirass: <stdin>: ${outcome.message}\n`);
     if (!opts.quiet) err(summarize([outcome], { wrote: false }));
     return opts.check && (outcome.status === 'changed' || outcome.documents.length > 0) ? 1 : 0;
   }
@@ -204,7 +204,7 @@ export async function runHarden(paths: string[], opts: CliOptions, version = '0.
     }
     // A file named on the command line is always explained; of a folder walk, templates are
     // (they look like manifests and are not hardened); other YAML is summed up once at the end.
-    if (o.status === 'skipped' && !opts.quiet && !opts.allowNoManifests && (file.explicit || o.message?.includes('a template'))) err(`cuirass: ${file.display}: ${o.message}\n`);
+    if (o.status === 'skipped' && !opts.quiet && !opts.allowNoManifests && (file.explicit || o.message === TEMPLATE_SKIPPED)) err(`cuirass: ${file.display}: ${o.message}\n`);
     if (o.status !== 'changed' && o.status !== 'unchanged') return;
     try {
       // Generated files first: a value moved out of a manifest is on disk before it leaves it.
@@ -225,7 +225,7 @@ export async function runHarden(paths: string[], opts: CliOptions, version = '0.
     }
   });
   if (progress) err('\r'.padEnd(101) + '\r');
-  const others = outcomes.filter(({ o, file }) => o.status === 'skipped' && !file.explicit && !o.message?.includes('a template')).map(({ file }) => file.display);
+  const others = outcomes.filter(({ o, file }) => o.status === 'skipped' && !file.explicit && o.message !== TEMPLATE_SKIPPED).map(({ file }) => file.display);
   if (others.length && !opts.quiet && !opts.allowNoManifests) {
     const named = others.slice(0, 5).join(', ') + (others.length > 5 ? `, and ${others.length - 5} more` : '');
     err(`cuirass: skipped ${others.length} file${others.length === 1 ? '' : 's'} with no Kubernetes objects or Compose services: ${named}\n`);
