@@ -61,11 +61,10 @@ export function optionsFrom(paths: string[], opts: CliOptions): RunOptions {
   const ids = TRANSFORMS.map((t) => t.id);
   const start = paths.length === 0 || paths[0] === '-' ? process.cwd() : paths[0];
   const config = loadConfig(findConfig(opts.config, start), ids);
-  // `--only ""` (an unset variable in a script) would otherwise mean every transform.
-  if (opts.only && splitIds(opts.only).length === 0) throw new UsageError('--only names no transform (ids, comma separated: `cuirass rules`)');
   const only = splitIds(opts.only);
-  const skipped = [...splitIds(opts.skip), ...config.skip];
-  const transforms = selectTransforms(only, skipped);
+  // `--only ""` (an unset variable in a script) would otherwise mean every transform.
+  if (opts.only && only.length === 0) throw new UsageError('--only names no transform (ids, comma separated: `cuirass rules`)');
+  const transforms = selectTransforms(only, [...splitIds(opts.skip), ...config.skip]);
   if (only.length && transforms.length === 0) throw new UsageError(`--only ${only.join(',')}: every transform it names is skipped (--skip or the config's skip)`);
   return {
     level: opts.level ?? config.level ?? 'restricted',
