@@ -246,6 +246,15 @@ describe('aliases', () => {
     expect(deployment).toContain('allowPrivilegeEscalation: false');
   });
 
+  it('--format json-patch of a changed Pod holding an alias bomb: file:line:col and exit 2, no crash, the bomb never expanded', () => {
+    const input = `apiVersion: v1\nkind: Pod\nmetadata:\n  name: bomb\n  annotations:\n    ${bomb.replace(/\n {2}/g, '\n    ')}spec:\n  containers:\n  - name: a\n    image: busybox:1.36\n    args: *a8\n`;
+    const r = runCli(['-', '--format', 'json-patch'], { input });
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(r.stderr).toMatch(/^cuirass: <stdin>:1:1: no JSON Patch: a document expands more aliases than cuirass follows/m);
+    expect(r.status).toBe(2);
+    expect(JSON.parse(r.stdout)).toEqual([]);
+  });
+
   it('a Compose file whose 120 services share anchors through merge keys is hardened', () => {
     const services = Array.from({ length: 120 }, (_, i) => `  s${i}:\n    <<: *common\n    environment: *env\n`).join('');
     const input = `x-common: &common\n  image: redis:7.2\nx-env: &env\n  TZ: UTC\nservices:\n${services}`;

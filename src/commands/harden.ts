@@ -116,10 +116,21 @@ function maskSecretFile(text: string, merge: string): string {
 }
 
 /** `--format json|sarif|json-patch` of the default command. */
-async function machineReport(format: string, outcomes: Outcome[], generated: { file: string; docs: GeneratedDoc[] }[], options: RunOptions, version: string): Promise<string> {
+async function machineReport(
+  format: string,
+  outcomes: Outcome[],
+  generated: { file: string; docs: GeneratedDoc[] }[],
+  options: RunOptions,
+  version: string,
+  failed: () => void,
+): Promise<string> {
   if (format === 'json-patch') {
     const { jsonPatches } = await import('../report/json-patch.js');
-    return JSON.stringify(jsonPatches(outcomes, generated), null, 2) + '\n';
+    const patches = jsonPatches(outcomes, generated, (o, message) => {
+      process.stderr.write(`cuirass: ${o.display}:1:1: ${message}\n`);
+      failed();
+    });
+    return JSON.stringify(patches, null, 2) + '\n';
   }
   const { collectErrors, collectFindings, staleExemptions } = await import('../report/findings.js');
   const findings = [...collectFindings(outcomes), ...staleExemptions(options.exemptions ?? [])];
@@ -151,6 +162,7 @@ export async function runHarden(paths: string[], opts: CliOptions, version = '0.
   const color = useColor(opts);
   if (paths.length === 1 && paths[0] === '-') {
     const outcome = processText('<stdin>', await readStdin(), options);
+    let unpatched = false;
     releaseVerifier();
     if (outcome.status === 'error') {
       err(formatError(outcome) + '\n');
@@ -162,10 +174,11 @@ export async function runHarden(paths: string[], opts: CliOptions, version = '0.
     if (opts.format === 'diff') {
       await loadDiff();
       process.stdout.write(diffsOf(outcome, undefined, color));
-    } else if (opts.format && opts.format !== 'yaml') process.stdout.write(await machineReport(opts.format, [outcome], [], options, version));
+    } else if (opts.format && opts.format !== 'yaml') process.stdout.write(await machineReport(opts.format, [outcome], [], options, version, () => (unpatched = true)));
     else printStream(outcome.output, outcome.documents);
     if (outcome.status === 'skipped' && outcome.message === TEMPLATE_SKIPPED && !opts.quiet) err(`cuirass: <stdin>: ${outcome.message}\n`);
     if (!opts.quiet) err(summarize([outcome], { wrote: false }));
+    if (unpatched) return 2;
     return opts.check && (outcome.status === 'changed' || outcome.documents.length > 0) ? 1 : 0;
   }
 
@@ -278,7 +291,7 @@ export async function runHarden(paths: string[], opts: CliOptions, version = '0.
     if (docs.length) process.stdout.write(withDocs('', docs));
   } else if (format) {
     const policyFiles = generated.map((g) => ({ file: displayPath(join(g.dir, POLICY_FILE)), docs: g.docs }));
-    process.stdout.write(await machineReport(format, outcomes.map(({ o }) => o), policyFiles, options, version));
+    process.stdout.write(await machineReport(format, outcomes.map(({ o }) => o), policyFiles, options, version, () => (failed = true)));
   }
   const all = outcomes.map(({ o }) => o);
   for (const e of options.exemptions ?? []) {

@@ -26,12 +26,25 @@ function redactValue(value: unknown, secrets: readonly string[]): unknown {
  * RFC 6902 operations per changed input document (applying them to the original document
  * yields the hardened one), then each generated document as `{file, created}`.
  */
-export function jsonPatches(outcomes: readonly Outcome[], generated: readonly { file: string; docs: GeneratedDoc[] }[] = []): PatchEntry[] {
+export function jsonPatches(
+  outcomes: readonly Outcome[],
+  generated: readonly { file: string; docs: GeneratedDoc[] }[] = [],
+  /** A changed file whose documents cannot be plain values (an alias bomb): no patch for it. */
+  unpatchable: (o: Outcome, message: string) => void = () => {},
+): PatchEntry[] {
   const out: PatchEntry[] = [];
   for (const o of outcomes) {
     if (o.status === 'changed') {
-      const before = plain(o.input);
-      const after = plain(o.output);
+      let before: unknown[];
+      let after: unknown[];
+      try {
+        before = plain(o.input);
+        after = plain(o.output);
+      } catch (e) {
+        if (!(e instanceof ReferenceError)) throw e;
+        unpatchable(o, `no JSON Patch: a document expands more aliases than cuirass follows (${e.message})`);
+        continue;
+      }
       before.forEach((doc, i) => {
         const patch = createPatch(doc, after[i]);
         if (patch.length === 0) return;
