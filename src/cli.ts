@@ -89,6 +89,24 @@ export async function buildProgram(): Promise<Command> {
       process.exitCode = runInit(paths, opts);
     });
   program
+    .command('verify')
+    .description('Compose: bring the stack up as it is and hardened (temporary copies, your own engine), compare the services, and find the exemption for a service that hardening breaks')
+    .argument('[path]', 'a folder with a Compose file, or a Compose file', '.')
+    .addOption(new Option('--format <format>', 'report format').choices(['text', 'json']).default('text'))
+    .option('--timeout <seconds>', 'wait at most this long for the services of one stack (default 180)')
+    .option('--settle <seconds>', 'a service without a healthcheck works when it stays up this long (default 10)')
+    .option('--no-bisect', 'do not look for the transforms that break a service')
+    .option('--only <ids>', 'run only these transforms (comma separated, repeatable)', collect)
+    .option('--skip <ids>', 'do not run these transforms (comma separated, repeatable)', collect)
+    .addOption(new Option('--level <level>', 'restricted (default) or baseline').choices(['restricted', 'baseline']))
+    .option('--config <file>', 'config file (default: the nearest cuirass.config.yaml above the Compose file)')
+    .option('--fix-docker-socket', 'harden with the socket-proxy rewrite too')
+    .option('--quiet', 'no progress lines')
+    .action(async (path: string, opts) => {
+      const { runVerify } = await import('./commands/verify.js');
+      process.exitCode = await runVerify(path, opts);
+    });
+  program
     .command('rules')
     .description('list the transforms')
     .action(async () => {
