@@ -452,6 +452,23 @@ describe('--only, --skip and --level', () => {
     const restricted = runCli(['-'], { input: PRIVILEGED_POD });
     expect(docs(restricted.stdout)[0].spec.containers[0].securityContext.privileged).toBeUndefined();
   });
+
+  it('YAML 1.1 booleans are read as the API server reads them: `privileged: yes` and `hostNetwork: on` fail `check --fail-on low`', () => {
+    const pod = ['apiVersion: v1', 'kind: Pod', 'metadata: {name: old, namespace: app}', 'spec:', '  hostNetwork: on', '  hostPID: yes',
+      '  automountServiceAccountToken: no', '  securityContext: {runAsNonRoot: yes, runAsUser: 1000, runAsGroup: 1000, fsGroup: 1000, seccompProfile: {type: RuntimeDefault}}',
+      '  containers:', '    - name: app', '      image: example/app:1.0@sha256:' + 'a'.repeat(64),
+      '      resources: {limits: {memory: 64Mi, cpu: 100m}, requests: {memory: 64Mi, cpu: 100m}}',
+      '      securityContext: {privileged: yes, readOnlyRootFilesystem: YES, allowPrivilegeEscalation: No, capabilities: {drop: [ALL]}}', ''].join('\n');
+    const check = runCli(['check', '-', '--fail-on', 'low', '--only', 'no-privileged,no-host-namespaces'], { input: pod });
+    expect(check.status, check.stderr + check.stdout).toBe(1);
+    const hardened = runCli(['-', '--format', 'yaml', '--only', 'no-privileged,no-host-namespaces,read-only-root,no-new-privileges,run-as-non-root,service-account-token'], { input: pod });
+    expect(hardened.status, hardened.stderr).toBe(0);
+    // What was true is gone; what the API server reads as the safe value stays as written.
+    expect(hardened.stdout).not.toMatch(/hostNetwork|hostPID|privileged/);
+    expect(hardened.stdout).toContain('automountServiceAccountToken: no\n');
+    expect(hardened.stdout).toContain('{readOnlyRootFilesystem: YES, allowPrivilegeEscalation: No, capabilities: {drop: [ALL]}}');
+    expect(hardened.stdout).toContain('{runAsNonRoot: yes, runAsUser: 1000');
+  });
 });
 
 // ---- output formats and informational commands -------------------------------------

@@ -4,6 +4,7 @@ import type { Fix } from '../src/engine/index.js';
 import { pairOf } from '../src/engine/index.js';
 import type { ComposeService } from '../src/compose/model.js';
 import { resolveAlias } from '../src/compose/model.js';
+import { composeBool } from '../src/compose/values.js';
 
 export type { ComposeService };
 
@@ -172,7 +173,7 @@ export function volumesOf(svc: ComposeService): VolumeEntry[] {
     }
     if (isRecord(v)) {
       const type = v.type === 'bind' || v.type === 'volume' || v.type === 'tmpfs' ? v.type : 'other';
-      return { type, source: String(v.source ?? ''), target: String(v.target ?? ''), mode: '', readOnly: v.read_only === true, node, long: true, raw: '' };
+      return { type, source: String(v.source ?? ''), target: String(v.target ?? ''), mode: '', readOnly: composeBool(v.read_only) === true, node, long: true, raw: '' };
     }
     return { type: 'other', source: '', target: '', mode: '', readOnly: false, node, long: false, raw: '' };
   });

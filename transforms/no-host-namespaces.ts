@@ -1,5 +1,5 @@
 import type { Transform } from '../src/types.js';
-import { label, mapAt, mapItems, nodeAt, scalarAt, seqAt } from './support.js';
+import { boolAt, label, mapAt, mapItems, nodeAt, scalarAt, seqAt } from './support.js';
 import { unsetForService, where } from './compose.js';
 
 const PROBES = ['livenessProbe', 'readinessProbe', 'startupProbe'];
@@ -19,7 +19,7 @@ export default {
   severity: 'high',
   pod(pod, ctx) {
     for (const key of ['hostNetwork', 'hostPID', 'hostIPC']) {
-      if (scalarAt(pod.spec, [key]) !== true) continue;
+      if (boolAt(pod.spec, [key]) !== true) continue;
       ctx.report({
         at: nodeAt(pod.spec, [key]),
         field: `${pod.path}.${key}`,

@@ -1,5 +1,5 @@
 import type { Transform } from '../src/types.js';
-import { label, nodeAt, scalarAt, scalarItems, seqAt } from './support.js';
+import { boolAt, label, nodeAt, scalarItems, seqAt } from './support.js';
 import { appendForService, listOf, setForService, where } from './compose.js';
 import { isScalar, isSeq } from 'yaml';
 import type { Node } from 'yaml';
@@ -21,14 +21,14 @@ export default {
     if (pod.windows) return;
     for (const c of pod.containers) {
       const key = ['securityContext', 'allowPrivilegeEscalation'];
-      const value = scalarAt(c.node, key);
+      const value = boolAt(c.node, key);
       if (value === false) continue;
       const field = `${c.path}.securityContext.allowPrivilegeEscalation`;
       const message = value === true ? `${label(c)} allows privilege escalation` : `${label(c)} does not forbid privilege escalation`;
       // The API rejects allowPrivilegeEscalation: false next to privileged or CAP_SYS_ADMIN;
       // it is set in the same pass when no-privileged / drop-capabilities remove those.
       const sc = `${c.path}.securityContext`;
-      const privileged = scalarAt(c.node, ['securityContext', 'privileged']) === true && !ctx.fixes(`${sc}.privileged`);
+      const privileged = boolAt(c.node, ['securityContext', 'privileged']) === true && !ctx.fixes(`${sc}.privileged`);
       const sysAdmin =
         scalarItems(seqAt(c.node, ['securityContext', 'capabilities', 'add'])).some((i) => i.value === 'SYS_ADMIN' || i.value === 'CAP_SYS_ADMIN') &&
         !ctx.fixes(`${sc}.capabilities.add`);

@@ -1,7 +1,8 @@
 import type { YAMLMap } from 'yaml';
 import type { Transform, TransformContext } from '../src/types.js';
-import { label, mapAt, mapItems, nodeAt, scalarAt, seqAt } from './support.js';
+import { boolAt, label, mapAt, mapItems, nodeAt, scalarAt, seqAt } from './support.js';
 import { unsetForService, where } from './compose.js';
+import { composeBool } from '../src/compose/values.js';
 
 /** Sysctls the Pod Security Standards consider safe (namespaced and isolated). */
 const SAFE_SYSCTLS = new Set([
@@ -34,9 +35,9 @@ function checkSecurityContext(sc: YAMLMap, where: string, who: string, ctx: Tran
       behaviorChanging: true,
       fix: (f) => f.remove(sc, key),
     });
-  if (scalarAt(sc, ['privileged']) === true) remove('privileged', `${who} is privileged`, 'critical');
+  if (boolAt(sc, ['privileged']) === true) remove('privileged', `${who} is privileged`, 'critical');
   const windows = mapAt(sc, ['windowsOptions']);
-  if (windows && scalarAt(windows, ['hostProcess']) === true) {
+  if (windows && boolAt(windows, ['hostProcess']) === true) {
     ctx.report({
       at: nodeAt(windows, ['hostProcess']),
       field: `${where}.windowsOptions.hostProcess`,
@@ -112,7 +113,7 @@ export default {
   },
 
   service(svc, ctx) {
-    if (svc.effective.privileged !== true && svc.effective.privileged !== 'true') return;
+    if (composeBool(svc.effective.privileged) !== true) return;
     ctx.report({
       at: where(svc, 'privileged'),
       field: `${svc.path}.privileged`,

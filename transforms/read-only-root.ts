@@ -1,7 +1,8 @@
 import type { Transform } from '../src/types.js';
-import { label, mapItems, nodeAt, scalarAt, seqAt } from './support.js';
+import { boolAt, label, mapItems, nodeAt, scalarAt, seqAt } from './support.js';
 import { profileFor } from './profiles/index.js';
 import { appendForService, listOf, setForService, volumesOf, where } from './compose.js';
+import { composeBool } from '../src/compose/values.js';
 import { isMap, isScalar } from 'yaml';
 
 /** Volume name for an emptyDir at `path`: /tmp → tmp, /var/cache/nginx → var-cache-nginx. */
@@ -34,7 +35,7 @@ export default {
     const volumes = mapItems(seqAt(pod.spec, ['volumes']));
     for (const c of pod.containers) {
       const key = ['securityContext', 'readOnlyRootFilesystem'];
-      const value = scalarAt(c.node, key);
+      const value = boolAt(c.node, key);
       const needsWritableRoot = profileFor(c.image)?.profile.writableRoot;
       if (value !== true && needsWritableRoot) {
         ctx.report({
@@ -87,7 +88,7 @@ export default {
         message: `service "${svc.name}" sets read_only through interpolation (${readOnly}); make sure it is true where it is deployed`,
         severity: 'low',
       });
-    } else if (readOnly !== true && readOnly !== 'true') {
+    } else if (composeBool(readOnly) !== true) {
       if (profile?.profile.writableRoot) {
         ctx.report({
           at: where(svc, 'read_only'),
@@ -100,8 +101,8 @@ export default {
       ctx.report({
         at: where(svc, 'read_only'),
         field: `${svc.path}.read_only`,
-        message: readOnly === false || readOnly === 'false' ? `service "${svc.name}" has a writable root filesystem (read_only: false)` : `service "${svc.name}" has a writable root filesystem`,
-        behaviorChanging: readOnly === false || readOnly === 'false',
+        message: composeBool(readOnly) === false ? `service "${svc.name}" has a writable root filesystem (read_only: ${String(readOnly)})` : `service "${svc.name}" has a writable root filesystem`,
+        behaviorChanging: composeBool(readOnly) === false,
         fix: (f) => setForService(f, svc, ['read_only'], true),
       });
     }

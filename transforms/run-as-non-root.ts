@@ -1,5 +1,5 @@
 import type { Transform } from '../src/types.js';
-import { label, nodeAt, scalarAt } from './support.js';
+import { boolAt, label, nodeAt, scalarAt } from './support.js';
 import { profileFor } from './profiles/index.js';
 import { setForService, where } from './compose.js';
 
@@ -30,7 +30,7 @@ export default {
     const [uid, gid] = profiled ? profiled.split(':').map(Number) : [ctx.settings.uid, ctx.settings.gid];
     const sc = ['securityContext'];
     const nonRoot = nodeAt(pod.spec, [...sc, 'runAsNonRoot']);
-    const nonRootValue = scalarAt(pod.spec, [...sc, 'runAsNonRoot']);
+    const nonRootValue = boolAt(pod.spec, [...sc, 'runAsNonRoot']);
     // Under baseline an explicit runAsUser: 0 stays, and runAsNonRoot next to it would stop the pod.
     const rootPinned =
       ctx.level === 'baseline' &&
@@ -55,7 +55,7 @@ export default {
       });
     }
     for (const c of pod.containers) {
-      if (scalarAt(c.node, [...sc, 'runAsNonRoot']) === false) {
+      if (boolAt(c.node, [...sc, 'runAsNonRoot']) === false) {
         ctx.report({
           at: nodeAt(c.node, [...sc, 'runAsNonRoot']),
           field: `${c.path}.securityContext.runAsNonRoot`,

@@ -1,5 +1,5 @@
 import type { Transform } from '../src/types.js';
-import { nodeAt, scalarAt } from './support.js';
+import { boolAt, nodeAt, scalarAt } from './support.js';
 
 /** Pods that do not name a service account do not need its API token mounted. */
 export default {
@@ -14,7 +14,7 @@ export default {
   severity: 'low',
   pod(pod, ctx) {
     if (scalarAt(pod.spec, ['serviceAccountName']) || scalarAt(pod.spec, ['serviceAccount'])) return;
-    const value = scalarAt(pod.spec, ['automountServiceAccountToken']);
+    const value = boolAt(pod.spec, ['automountServiceAccountToken']);
     if (value === false) return;
     if (value === true) {
       ctx.report({

@@ -1,6 +1,7 @@
 import { isMap, isScalar, isSeq } from 'yaml';
 import type { Node, YAMLMap, YAMLSeq } from 'yaml';
 import { nodeAt } from '../src/engine/index.js';
+import { kubernetesBool } from '../src/kubernetes/values.js';
 import type { Container, PodTemplate } from '../src/kubernetes/model.js';
 
 export { nodeAt };
@@ -10,6 +11,14 @@ export type { Container, PodTemplate };
 export function scalarAt(map: unknown, path: readonly string[]): unknown {
   const node = nodeAt(map, path);
   return isScalar(node) ? node.value : undefined;
+}
+
+/**
+ * The Kubernetes boolean at `path` below `map` as the API server reads it (`yes`, `on`: true),
+ * or undefined when it is not a boolean. Every Kubernetes boolean field is read through this.
+ */
+export function boolAt(map: unknown, path: readonly string[]): boolean | undefined {
+  return kubernetesBool(nodeAt(map, path));
 }
 
 /** The mapping at `path` below `map`, or undefined. */
