@@ -74,6 +74,9 @@ describe('cuirass verify', () => {
     expect(app.verdict).toBe('broken');
     expect(app.exemption).toEqual({ file: 'compose.yaml', service: 'app', scope: 'service', skip: ['read-only-root'] });
     expect(report.services.find((s) => s.service === 'web')!.verdict).toBe('ok');
+    // All of its transforms at once, then the likeliest single one: two trials, not one per transform.
+    expect(app.trials!.map((t) => t.works)).toEqual([true, true]);
+    expect(app.trials![1].skip).toEqual(['read-only-root']);
     const text = textReport(report);
     expect(text).toContain('      skip: [read-only-root]');
     expect(text).toContain("Read-only file system");

@@ -99,7 +99,8 @@ export class ComposeProject {
   /** The last `lines` log lines of a service. */
   async logs(service: string, lines = 20): Promise<string> {
     const r = await run(this.compose.program, this.args(['logs', '--no-color', '--tail', String(lines), service]), this.dir, 60_000);
-    return (r.stdout + r.stderr).trimEnd();
+    // docker-compose 1.x starts with "Attaching to <container>": not the service's own output.
+    return (r.stdout + r.stderr).split('\n').filter((l) => !/^Attaching to /.test(l)).join('\n').trimEnd();
   }
 
   /** The service names, as Compose resolves the files (`config --services`). */

@@ -247,20 +247,27 @@ export async function verifyStack(path: string, driver: StackDriver, options: Ve
           return ok;
         };
         let found: Exemption | undefined;
-        for (const t of own) {
-          if (await trial([t], 'service')) {
-            found = { file: fileOf(v.service), service: v.service, scope: 'service', skip: [t] };
-            break;
+        const exempt = (skip: string[]): Exemption => ({ file: fileOf(v.service), service: v.service, scope: 'service', skip });
+        // All of the service's own transforms first: when even that does not help, no subset will.
+        if (own.length && (await trial(own, 'service'))) {
+          if (own.length === 1) found = exempt(own);
+          else {
+            // The likeliest single culprits first; else drop each one that is not needed.
+            for (const t of [...own].sort((a, b) => likelihood(a) - likelihood(b))) {
+              if (await trial([t], 'service')) {
+                found = exempt([t]);
+                break;
+              }
+            }
+            if (!found) {
+              let needed = [...own];
+              for (const t of own) {
+                const rest = needed.filter((x) => x !== t);
+                if (rest.length && (await trial(rest, 'service'))) needed = rest;
+              }
+              found = exempt(needed);
+            }
           }
-        }
-        if (!found && own.length > 1 && (await trial(own, 'service'))) {
-          // Several together: drop each one that is not needed.
-          let needed = [...own];
-          for (const t of own) {
-            const rest = needed.filter((x) => x !== t);
-            if (rest.length && (await trial(rest, 'service'))) needed = rest;
-          }
-          found = { file: fileOf(v.service), service: v.service, scope: 'service', skip: needed };
         }
         if (!found) {
           // A run-wide transform (networks) may break a service through what it does to others.
@@ -302,6 +309,13 @@ async function cleanUp(run: LiveRun): Promise<void> {
 /** Takes down every project of the runs in progress and removes their copies (Ctrl-C). */
 export async function interruptRuns(): Promise<void> {
   for (const run of [...LIVE_RUNS]) await cleanUp(run);
+}
+
+/** Transforms that most often break an app, first: the order single trials take. */
+const LIKELY = ['read-only-root', 'run-as-non-root', 'drop-capabilities', 'network-segmentation', 'resource-limits', 'secrets-from-env', 'no-new-privileges', 'seccomp'];
+function likelihood(id: string): number {
+  const i = LIKELY.indexOf(id);
+  return i < 0 ? LIKELY.length : i;
 }
 
 function unique<T>(xs: T[]): T[] {
