@@ -1,9 +1,11 @@
-import { chmodSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parseAllDocuments, stringify } from 'yaml';
 import { combine } from './engine/index.js';
 import type { GeneratedDoc, SideFile } from './engine/index.js';
-import { writeAtomic } from './write.js';
+import { makeFolders, writeAtomic } from './write.js';
+import { readGenerated, targetProblem, UnsafeFileError } from './safe-fs.js';
+import { gitState } from './git.js';
 
 /** Placeholder printed instead of a secret value. */
 export const REDACTED = '<redacted>';
@@ -39,22 +41,58 @@ export function sidecarContent(existing: string | undefined, docs: readonly Gene
   return [...keep.map((o) => `---\n${stringify(o, { lineWidth: 0 })}`), renderDocs(docs)].join('');
 }
 
-/** What a side file holds after merging into the current content of `path`. */
-export function sideFileContent(path: string, file: SideFile): string {
-  const existing = existsSync(path) ? readFileSync(path, 'utf8') : undefined;
+/** What a side file holds after merging into `existing` (the file's current text, if any). */
+export function mergedContent(existing: string | undefined, file: SideFile): string {
   if (existing === undefined || file.merge === 'replace') return file.content;
   return combine(existing, file.content, file.merge);
 }
 
-/** Writes side files and sidecar documents under `folder` (before the manifest itself). */
+/** What the side file `file` of `folder` holds after merging into its current content. */
+export function sideFileContent(folder: string, file: SideFile): string {
+  return mergedContent(readGenerated(folder, file.path), file);
+}
+
+const isGitignore = (path: string) => path === '.gitignore' || path.endsWith('/.gitignore');
+
+/**
+ * Why the generated files of one input cannot be written below `folder` (checked before
+ * anything is written, and before a diff reads them): a path that cannot exist or leads
+ * through a symlink, a target that is not a regular file, or a secret file git tracks.
+ */
+export function generatedProblem(folder: string, files: readonly SideFile[], docs: readonly GeneratedDoc[]): string | undefined {
+  const targets = [...files.map((f) => ({ path: f.path, secret: f.secret })), ...docs.map((d) => ({ path: d.file, secret: d.secret }))];
+  for (const t of targets) {
+    const problem = targetProblem(folder, t.path);
+    if (problem) return problem;
+  }
+  for (const t of targets) {
+    if (!t.secret) continue;
+    if (gitState(folder, t.path)?.tracked) return `${t.path} would receive a secret, but git tracks it (it is committed)`;
+  }
+  return undefined;
+}
+
+/**
+ * Writes side files and sidecar documents under `folder` (before the manifest itself): the
+ * .gitignore rules first, then, once git confirms it ignores them, the files that hold secrets.
+ * Each file is merged with its content at the time of writing, under its lock.
+ */
 export function writeGenerated(folder: string, files: readonly SideFile[], docs: readonly GeneratedDoc[]): void {
-  for (const file of files) {
+  const ordered = [...files.filter((f) => isGitignore(f.path)), ...files.filter((f) => !isGitignore(f.path))];
+  const ignoreWritten = ordered.some((f) => isGitignore(f.path));
+  const secrets = [...files.filter((f) => f.secret).map((f) => f.path), ...docs.filter((d) => d.secret).map((d) => d.file)];
+  let checked = false;
+  for (const file of ordered) {
+    const problem = targetProblem(folder, file.path);
+    if (problem) throw new UnsafeFileError(problem);
+    if (file.secret && !checked) {
+      checked = true;
+      if (ignoreWritten) confirmIgnored(folder, secrets);
+    }
     const path = join(folder, file.path);
     const dir = dirname(path);
-    if (!existsSync(dir)) {
-      mkdirSync(dir, { recursive: true, mode: file.dirMode ?? 0o755 });
-      if (file.dirMode !== undefined) chmodSync(dir, file.dirMode);
-    } else if (file.dirMode !== undefined && file.secret && dir !== folder) {
+    makeFolders(dir, file.dirMode ?? 0o755);
+    if (file.dirMode !== undefined && file.secret && dir !== folder) {
       // A folder that already exists (a `secrets/` of the project's own) loses the group and
       // other bits its mode for new folders would not grant: a 0444 secret file is only
       // private inside a folder other users cannot enter.
@@ -64,14 +102,25 @@ export function writeGenerated(folder: string, files: readonly SideFile[], docs:
     }
     // A file that gains a secret loses the group/other bits its new-file mode would not grant
     // (a committed 0644 .env becomes 0600), before the secret is written into it.
-    writeAtomic(path, sideFileContent(path, file), undefined, file.mode, file.secret ? ~file.mode & 0o077 : 0);
+    writeAtomic(path, (current) => mergedContent(current, file), { follow: false, newMode: file.mode, clearBits: file.secret ? ~file.mode & 0o077 : 0 });
   }
+  if (!checked && ignoreWritten) confirmIgnored(folder, secrets);
   const bySidecar = new Map<string, GeneratedDoc[]>();
   for (const d of docs) bySidecar.set(d.file, [...(bySidecar.get(d.file) ?? []), d]);
   for (const [file, group] of bySidecar) {
-    const path = join(folder, file);
-    const existing = existsSync(path) ? readFileSync(path, 'utf8') : undefined;
+    const problem = targetProblem(folder, file);
+    if (problem) throw new UnsafeFileError(problem);
     const secret = group.some((d) => d.secret);
-    writeAtomic(path, sidecarContent(existing, group), undefined, secret ? 0o600 : 0o644, secret ? 0o077 : 0);
+    writeAtomic(join(folder, file), (current) => sidecarContent(current, group), { follow: false, newMode: secret ? 0o600 : 0o644, clearBits: secret ? 0o077 : 0 });
+  }
+}
+
+/** Inside a git repository, every file in `paths` must now be ignored (and not tracked); else nothing more is written. */
+function confirmIgnored(folder: string, paths: readonly string[]): void {
+  for (const path of paths) {
+    const git = gitState(folder, path);
+    if (git && (git.tracked || !git.ignored)) {
+      throw new UnsafeFileError(`${path} would receive a secret, but git ${git.tracked ? 'tracks it' : 'does not ignore it even with the rule cuirass wrote (a later rule re-includes it?)'}; it is not written`);
+    }
   }
 }

@@ -1,6 +1,10 @@
 import { lstatSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname, extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { IgnoreLayer, isIgnored } from './gitignore.js';
+import { gitState } from './git.js';
+import { kindOf, readGenerated, readRegular, UnsafeFileError } from './safe-fs.js';
+import type { Stamp } from './safe-fs.js';
+import type { SiblingFile } from './types.js';
 
 /** Largest input file cuirass reads (bounded work on hostile input). */
 export const MAX_FILE_BYTES = 32 * 1024 * 1024;
@@ -81,6 +85,10 @@ export function discover(paths: readonly string[], cwd = process.cwd()): Discove
       out.errors.push({ display: displayPath(abs, cwd), message: `cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}` });
       continue;
     }
+    if (!stat.isFile() && !stat.isDirectory()) {
+      out.errors.push({ display: displayPath(abs, cwd), message: `not a regular file (${kindOf(stat)}); cuirass reads only files and folders` });
+      continue;
+    }
     if (stat.isFile()) {
       if (!seen.has(abs)) out.files.push({ path: abs, display: displayPath(abs, cwd), root: dirname(abs), explicit: true });
       seen.add(abs);
@@ -149,13 +157,15 @@ export function isComposeName(path: string): boolean {
   return COMPOSE_NAME.test(basename(path));
 }
 
-/** Reads a file with the size limit; errors carry a message fit for people. */
-export function readInput(path: string): { text: string } | { error: string } {
+/**
+ * Reads a file with the size limit; errors carry a message fit for people (and the position of
+ * bytes that are not UTF-8). FIFOs and devices are refused, never waited on or read.
+ */
+export function readInput(path: string): { text: string; stamp: Stamp } | { error: string; line?: number; col?: number } {
   try {
-    const size = statSync(path).size;
-    if (size > MAX_FILE_BYTES) return { error: `file is larger than ${MAX_FILE_BYTES / 1024 / 1024} MiB` };
-    return { text: readFileSync(path, 'utf8') };
+    return readRegular(path, { maxBytes: MAX_FILE_BYTES });
   } catch (e) {
+    if (e instanceof UnsafeFileError) return { error: e.message, line: e.line, col: e.col };
     return { error: `cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}` };
   }
 }
@@ -185,20 +195,24 @@ export function inputBytes(files: readonly InputFile[]): number {
 
 /**
  * Reads files next to an input for transforms that must know what is already there (a
- * project's `.env`): the text and whether a .gitignore of that folder or above ignores it.
+ * project's `.env`): the text, and whether git would commit it (asked of git inside a
+ * repository; outside one, the .gitignore files of the folder). A symlink, a FIFO or bytes that
+ * are not UTF-8 are `refused`, never read.
  */
-export function siblingReader(folder: string): (path: string) => { text: string; ignored: boolean } | undefined {
+export function siblingReader(folder: string): (path: string) => SiblingFile | undefined {
   return (path) => {
-    const abs = join(folder, path);
-    let text: string;
+    let text: string | undefined;
     try {
-      if (!statSync(abs).isFile()) return undefined;
-      text = readFileSync(abs, 'utf8');
-    } catch {
+      text = readGenerated(folder, path);
+    } catch (e) {
+      if (e instanceof UnsafeFileError) return { text: '', ignored: false, refused: e.message };
       return undefined;
     }
+    if (text === undefined) return undefined;
+    const git = gitState(folder, path);
+    if (git) return { text, ...git };
     const own = IgnoreLayer.read(folder);
     const layers = [...ancestorIgnoreLayers(folder), ...(own ? [own] : [])];
-    return { text, ignored: isIgnored(layers, abs, false) };
+    return { text, ignored: isIgnored(layers, join(folder, path), false), tracked: false };
   };
 }

@@ -66,8 +66,12 @@ export interface ObjectRef {
 /** A file that already exists next to an input. */
 export interface SiblingFile {
   text: string;
-  /** A .gitignore of its folder or above (inside the repository) ignores it. */
+  /** git ignores it (git's answer: false for a tracked file), or outside a repository a .gitignore does. */
   ignored: boolean;
+  /** git tracks it (it is committed): no secret may go there. */
+  tracked?: boolean;
+  /** Why cuirass will not read or write it (a symlink, a FIFO, bytes that are not UTF-8); `text` is then ''. */
+  refused?: string;
 }
 
 /** What a transform receives besides the model. */

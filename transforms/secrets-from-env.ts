@@ -2,7 +2,7 @@ import { isMap, isScalar, isSeq } from 'yaml';
 import type { Document, Node, YAMLMap } from 'yaml';
 import type { Transform, TransformContext } from '../src/types.js';
 import type { Fix } from '../src/engine/index.js';
-import { pairOf } from '../src/engine/index.js';
+import { ignoreRule, pairOf } from '../src/engine/index.js';
 import { label, mapItems, nodeAt, scalarAt, seqAt } from './support.js';
 import type { PodTemplate } from './support.js';
 import { appendForService, listOf } from './compose.js';
@@ -70,7 +70,7 @@ function composeService(svc: ComposeService, ctx: TransformContext): void {
           const files = listOf(svc.effective.env_file).map((x) => (typeof x === 'object' && x ? String((x as { path?: unknown }).path) : String(x)));
           if (!files.some((x) => x.replace(/^\.\//, '') === envFile)) appendForService(f, svc, 'env_file', envFile);
         }
-        ignore(f, '/secrets/');
+        ignore(f, ignoreRule('secrets', true));
       },
     });
   }
@@ -88,6 +88,8 @@ const CLAIMED = new WeakMap<Document.Parsed, Map<string, string>>();
  */
 function dotenvBlocked(ctx: TransformContext, variable: string, line: string): string | undefined {
   const dotenv = ctx.sibling(DOTENV);
+  if (dotenv?.refused) return `${dotenv.refused}, so the password cannot go there`;
+  if (dotenv?.tracked) return `git tracks ${DOTENV} (it is committed), so the password cannot go there`;
   if (dotenv && !dotenv.ignored) return `${DOTENV} exists and git does not ignore it, so the password cannot go there`;
   const lines = dotenv?.text.split(/\r?\n/) ?? [];
   if (!lines.includes(line) && lines.some((l) => new RegExp(`^\\s*(export\\s+)?${variable}\\s*=`).test(l))) return `${DOTENV} already defines ${variable}`;
@@ -124,7 +126,7 @@ function viaDotenv(svc: ComposeService, e: ComposeEnv, base: string, url: Creden
       // In place, anchor kept: every service that shares the value reads the same variable.
       f.replaceShared(e.value, e.item ? `${e.name}=${text}` : text);
       f.writeFile({ path: DOTENV, content: `${line}\n`, mode: 0o600, merge: 'env', secret: true });
-      if (!ctx.sibling(DOTENV)?.ignored) ignore(f, `/${DOTENV}`);
+      if (!ctx.sibling(DOTENV)?.ignored) ignore(f, ignoreRule(DOTENV));
     },
   });
   return true;
@@ -159,6 +161,10 @@ function kubernetesPod(pod: PodTemplate, ctx: TransformContext): void {
   const sidecar = `${stem}.secrets.yaml`;
   const keys = new Map<string, string>();
   const addSecret = (f: Fix, key: string, value: string) => {
+    // A committed sidecar, or one cuirass must not write through (a symlink), takes no secret.
+    const existing = ctx.hasFolder ? ctx.sibling(sidecar) : undefined;
+    if (existing?.tracked) return void f.refuse(`git tracks ${sidecar} (it is committed), so the secret cannot go there`);
+    if (existing?.refused) return void f.refuse(existing.refused);
     const metadata: Record<string, unknown> = { name: secretObject };
     if (pod.object.namespace) metadata.namespace = pod.object.namespace;
     metadata.labels = { 'app.kubernetes.io/managed-by': 'cuirass' };
@@ -168,7 +174,7 @@ function kubernetesPod(pod: PodTemplate, ctx: TransformContext): void {
       file: sidecar,
       secret: true,
     });
-    ignore(f, `/${sidecar}`);
+    ignore(f, ignoreRule(sidecar));
   };
   /** The Secret key for a value: the variable name, or container.name when two containers differ. */
   const keyFor = (container: string, name: string, value: string) => {

@@ -7,19 +7,20 @@ import type { Outcome, RunOptions } from '../run.js';
 import { ConfigError, findConfig, loadConfig } from '../config.js';
 import { TRANSFORMS } from '../../transforms/index.js';
 import { summarize, formatError } from '../report/summary.js';
-import { writeAtomic } from '../write.js';
+import { removeStaleTemps, writeAtomic } from '../write.js';
+import { decodeUtf8, readGenerated, UnsafeFileError } from '../safe-fs.js';
+import { withSafetyRules } from '../ignore-rules.js';
 import { expectInput, releaseVerifier } from '../verify.js';
-import { REDACTED, redact, sideFileContent, sidecarContent, withDocs, writeGenerated } from '../emit.js';
-import { existsSync, readFileSync } from 'node:fs';
+import { generatedProblem, REDACTED, redact, sideFileContent, sidecarContent, withDocs, writeGenerated } from '../emit.js';
 import { POLICY_FILE, runProject } from '../project.js';
 import { displayPath } from '../load.js';
 import type { GeneratedDoc } from '../engine/index.js';
 
-/** Reads all of stdin as UTF-8. */
+/** Reads all of stdin as UTF-8 (bytes that are not UTF-8 are refused with their position). */
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
+  return decodeUtf8(Buffer.concat(chunks));
 }
 
 /** The most of a string handed to stdout at once (UTF-16 code units). */
@@ -52,8 +53,8 @@ function useColor(opts: CliOptions): boolean {
   return opts.color !== false && !process.env.NO_COLOR && Boolean(process.stdout.isTTY);
 }
 
-function errorOutcome(display: string, message: string): Outcome {
-  return { display, status: 'error', input: '', output: '', changes: [], remaining: [], message, line: 1, col: 1, manifest: false, files: [], documents: [], secrets: [], suppressed: [] };
+function errorOutcome(display: string, message: string, line = 1, col = 1): Outcome {
+  return { display, status: 'error', input: '', output: '', changes: [], remaining: [], message, line, col, manifest: false, files: [], documents: [], secrets: [], suppressed: [] };
 }
 
 /** Run options from the config file and the flags (flags win). */
@@ -89,17 +90,16 @@ function diffsOf(o: Outcome, file: InputFile | undefined, color: boolean): strin
   const folder = file ? dirname(file.path) : undefined;
   const shown = (rel: string) => (o.display.includes('/') ? `${o.display.slice(0, o.display.lastIndexOf('/') + 1)}${rel}` : rel);
   for (const side of o.files) {
-    const path = folder ? join(folder, side.path) : side.path;
-    const before = folder && existsSync(path) ? readFileSync(path, 'utf8') : '';
-    const after = folder ? sideFileContent(path, side) : side.content;
+    // Checked by generatedProblem before: no symlink, FIFO or device is read here.
+    const before = folder ? (readGenerated(folder, side.path) ?? '') : '';
+    const after = folder ? sideFileContent(folder, side) : side.content;
     const masked = (t: string) => (side.secret ? maskSecretFile(t, side.merge) : t);
     out += unifiedDiff(shown(side.path), masked(before), masked(after), color);
   }
   const sidecars = new Set(o.documents.map((d) => d.file));
   for (const name of sidecars) {
     const group = o.documents.filter((d) => d.file === name);
-    const path = folder ? join(folder, name) : name;
-    const before = folder && existsSync(path) ? readFileSync(path, 'utf8') : '';
+    const before = folder ? (readGenerated(folder, name) ?? '') : '';
     out += unifiedDiff(shown(name), redact(before, o.secrets), redact(sidecarContent(before || undefined, group), o.secrets), color);
   }
   return out;
@@ -161,7 +161,15 @@ export async function runHarden(paths: string[], opts: CliOptions, version = '0.
   const err = (s: string) => process.stderr.write(s);
   const color = useColor(opts);
   if (paths.length === 1 && paths[0] === '-') {
-    const outcome = processText('<stdin>', await readStdin(), options);
+    let input: string;
+    try {
+      input = await readStdin();
+    } catch (e) {
+      if (!(e instanceof UnsafeFileError)) throw e;
+      err(`cuirass: <stdin>:${e.line}:${e.col}: ${e.message}\n`);
+      return 2;
+    }
+    const outcome = processText('<stdin>', input, options);
     let unpatched = false;
     releaseVerifier();
     if (outcome.status === 'error') {
@@ -198,6 +206,15 @@ export async function runHarden(paths: string[], opts: CliOptions, version = '0.
     }
   }
   const outcomes: { o: Outcome; file: InputFile }[] = [];
+  // Temporary files and locks that killed runs left where this run writes are removed first.
+  const cleaned = new Set<string>();
+  const cleanFolder = (folder: string) => {
+    for (const dir of [folder, join(folder, 'secrets')]) {
+      if (cleaned.has(dir)) continue;
+      cleaned.add(dir);
+      removeStaleTemps(dir);
+    }
+  };
   let failed = found.errors.length > 0;
   for (const e of found.errors) err(`cuirass: ${e.display}: ${e.message}\n`);
   if (!opts.quiet) for (const n of found.notices) err(`cuirass: ${n.display}: ${n.message}\n`);
@@ -206,8 +223,19 @@ export async function runHarden(paths: string[], opts: CliOptions, version = '0.
   files.forEach((file: InputFile, i: number) => {
     if (progress) err(`\r[${i + 1}/${files.length}] ${file.display}`.slice(0, 100).padEnd(100));
     const read = readInput(file.path);
-    const o = 'error' in read ? errorOutcome(file.display, read.error) : processText(file.display, read.text, options, dirname(file.path));
+    const o = 'error' in read ? errorOutcome(file.display, read.error, read.line, read.col) : processText(file.display, read.text, options, dirname(file.path));
     outcomes.push({ o, file });
+    const folder = dirname(file.path);
+    if (opts.write) cleanFolder(folder);
+    if (o.status === 'changed' || o.status === 'unchanged') {
+      // Every path the run would write is checked before anything is written or read for a diff.
+      const files = withSafetyRules(folder, file.path, o);
+      const problem = generatedProblem(opts.out ? join(opts.out, relative(file.root, folder)) : folder, files, o.documents);
+      if (problem) {
+        o.status = 'error';
+        o.message = `${opts.write || opts.out ? 'not written' : 'refused'}: ${redact(problem, o.secrets)}`;
+      } else o.files = files;
+    }
     if (o.status === 'error') {
       failed = true;
       if (progress) err('\n');
@@ -221,8 +249,8 @@ export async function runHarden(paths: string[], opts: CliOptions, version = '0.
     try {
       // Generated files first: a value moved out of a manifest is on disk before it leaves it.
       if (opts.write) {
-        writeGenerated(dirname(file.path), o.files, o.documents);
-        if (o.status === 'changed') writeAtomic(file.path, o.output, file.root);
+        writeGenerated(folder, o.files, o.documents);
+        if (o.status === 'changed') writeAtomic(file.path, o.output, { root: file.root, expect: 'stamp' in read ? read.stamp : undefined });
       }
       if (opts.out) {
         const target = join(opts.out, relative(file.root, file.path));
@@ -251,14 +279,21 @@ export async function runHarden(paths: string[], opts: CliOptions, version = '0.
   releaseVerifier();
   const project = runProject(outcomes.map(({ o, file }) => ({ o, dir: dirname(file.path) })), options);
   for (const { o } of outcomes) o.remaining = [...o.remaining, ...(project.findings.get(o.display) ?? [])];
-  const generated: { dir: string; root: string; docs: GeneratedDoc[] }[] = [];
+  const generated: { dir: string; root: string; docs: GeneratedDoc[]; before?: string }[] = [];
   for (const [dir, docs] of project.documents) {
     const root = outcomes.find(({ file }) => dirname(file.path) === dir)?.file.root ?? dir;
     // A policy file that already says this (it was not among the inputs) is not a change.
-    const path = join(dir, POLICY_FILE);
-    const before = existsSync(path) ? readFileSync(path, 'utf8') : undefined;
+    let before: string | undefined;
+    try {
+      before = readGenerated(dir, POLICY_FILE);
+    } catch (e) {
+      if (!(e instanceof UnsafeFileError)) throw e;
+      failed = true;
+      err(`cuirass: ${displayPath(join(dir, POLICY_FILE))}: ${opts.write ? 'not written' : 'refused'}: ${e.message}\n`);
+      continue;
+    }
     if (before !== undefined && sidecarContent(before, docs) === before && !opts.out) continue;
-    generated.push({ dir, root, docs });
+    generated.push({ dir, root, docs, before });
     try {
       if (opts.write) writeGenerated(dir, [], docs);
       if (opts.out) writeGenerated(join(opts.out, relative(root, dir)), [], docs);
@@ -271,11 +306,10 @@ export async function runHarden(paths: string[], opts: CliOptions, version = '0.
   const format = opts.format ?? (opts.write || opts.out ? undefined : 'diff');
   if (format === 'diff') {
     await loadDiff();
-    for (const { o, file } of outcomes) process.stdout.write(diffsOf(o, file, color));
+    for (const { o, file } of outcomes) if (o.status !== 'error') process.stdout.write(diffsOf(o, file, color));
     for (const g of generated) {
       const path = join(g.dir, POLICY_FILE);
-      const before = existsSync(path) ? readFileSync(path, 'utf8') : '';
-      process.stdout.write(unifiedDiff(displayPath(path), before, sidecarContent(before || undefined, g.docs), color));
+      process.stdout.write(unifiedDiff(displayPath(path), g.before ?? '', sidecarContent(g.before, g.docs), color));
     }
   } else if (format === 'yaml') {
     let first = true;

@@ -5,5 +5,5 @@ export type { ParsedSource, SourceStyle, SourceError } from './source.js';
 export { Fix, keyOf, pairOf, nodeAt, isNullish, nest } from './ops.js';
 export type { Op } from './ops.js';
 export { renderOps } from './render.js';
-export { mergeDocs, mergeFiles, combine } from './side-effects.js';
+export { mergeDocs, mergeFiles, combine, ignoreRule } from './side-effects.js';
 export type { SideFile, GeneratedDoc } from './side-effects.js';

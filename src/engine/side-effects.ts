@@ -71,3 +71,13 @@ export function combine(existing: string, addition: string, merge: 'env' | 'line
   }
   return lines.join('\n') + '\n';
 }
+
+/**
+ * The .gitignore rule that matches exactly the file `rel` ('/'-separated) of the .gitignore's
+ * folder: anchored with `/`, and every character git would read as a pattern (`[ ] * ? ! \`,
+ * a leading `#`, trailing spaces) escaped. `folder: true` matches a folder and all below it.
+ */
+export function ignoreRule(rel: string, folder = false): string {
+  const escaped = rel.replace(/[[\]*?!\\]/g, '\\$&').replace(/ (?= *$)/g, '\\ ');
+  return `/${escaped}${folder ? '/' : ''}`;
+}

@@ -1,0 +1,29 @@
+import { spawnSync } from 'node:child_process';
+
+/** What git would do with a file: commit it (tracked, or not ignored) or leave it out. */
+export interface GitState {
+  tracked: boolean;
+  /** A rule ignores it (git's own answer, which says false for a tracked file). */
+  ignored: boolean;
+}
+
+function git(folder: string, args: string[]): number | null {
+  const r = spawnSync('git', ['-c', 'core.fsmonitor=false', '--literal-pathspecs', '-C', folder, ...args], {
+    stdio: 'ignore',
+    env: { ...process.env, GIT_OPTIONAL_LOCKS: '0' },
+  });
+  return r.error ? null : r.status;
+}
+
+/**
+ * Asks git about `rel` ('/'-separated, below `folder`): `git ls-files` and `git check-ignore`.
+ * Undefined outside a repository, or where git cannot answer (not installed, a repository of
+ * another owner): nothing there is committed by this user.
+ */
+export function gitState(folder: string, rel: string): GitState | undefined {
+  const ignored = git(folder, ['check-ignore', '-q', '--', rel]);
+  if (ignored !== 0 && ignored !== 1) return undefined;
+  const tracked = git(folder, ['ls-files', '--error-unmatch', '--', rel]);
+  if (tracked !== 0 && tracked !== 1) return undefined;
+  return { tracked: tracked === 0, ignored: ignored === 0 };
+}
