@@ -7,6 +7,7 @@ import { TRANSFORMS } from '../transforms/index.js';
 import { credentialKind, envFileLine } from '../transforms/secrets.js';
 import { combine } from '../src/engine/index.js';
 import { redact } from '../src/emit.js';
+import { readDotenvLine } from './support/dotenv.js';
 
 const only = (...ids: string[]): HardenOptions => ({
   transforms: TRANSFORMS.filter((t) => ids.includes(t.id)),
@@ -15,15 +16,7 @@ const only = (...ids: string[]): HardenOptions => ({
   hasFolder: true,
 });
 
-/** Reads back `NAME='value'` / `NAME="value"` lines the way Compose's env_file parser does. */
-function readEnvLine(line: string): [string, string] {
-  const eq = line.indexOf('=');
-  const name = line.slice(0, eq);
-  const raw = line.slice(eq + 1);
-  if (raw.startsWith("'")) return [name, raw.slice(1, -1)];
-  const body = raw.slice(1, -1);
-  return [name, body.replace(/\$\$/g, '$').replace(/\\n/g, '\n').replace(/\\"/g, '"').replace(/\\\\/g, '\\')];
-}
+const readEnvLine = readDotenvLine;
 
 describe('credential detection', () => {
   const p = DEFAULT_SETTINGS.secretPatterns;
@@ -42,7 +35,7 @@ describe('credential detection', () => {
     expect(credentialKind('MY_CUSTOM', 'x', ['CUSTOM'])).toBe('name');
   });
   it('env file lines read back byte for byte', () => {
-    for (const value of ['plain', "it's", 'a"b\\c', 'dollar$sign', 'multi\nline', ' spaced ']) {
+    for (const value of ['plain', "it's", 'a"b\\c', 'dollar$sign', 'multi\nline', ' spaced ', 'SECRET\\', "it's $HOME", 'x #y', 'a\\\\b', "q'\\"]) {
       expect(readEnvLine(envFileLine('X', value))).toEqual(['X', value]);
     }
   });
@@ -168,7 +161,7 @@ spec:
         - name: DB_PASSWORD
           valueFrom:
             secretKeyRef:
-              name: api-env-secrets
+              name: api-statefulset-env-secrets
               key: DB_PASSWORD
       containers:
       - name: api
@@ -176,7 +169,7 @@ spec:
         env:
         - name: LOG_LEVEL
           value: info
-        - {name: STRIPE_API_KEY, valueFrom: {secretKeyRef: {name: api-env-secrets, key: STRIPE_API_KEY}}}
+        - {name: STRIPE_API_KEY, valueFrom: {secretKeyRef: {name: api-statefulset-env-secrets, key: STRIPE_API_KEY}}}
         - name: REF
           valueFrom: {secretKeyRef: {name: other, key: k}}
 `);
@@ -188,7 +181,7 @@ spec:
     expect(secret.object).toEqual({
       apiVersion: 'v1',
       kind: 'Secret',
-      metadata: { name: 'api-env-secrets', namespace: 'shop', labels: { 'app.kubernetes.io/managed-by': 'cuirass' } },
+      metadata: { name: 'api-statefulset-env-secrets', namespace: 'shop', labels: { 'app.kubernetes.io/managed-by': 'cuirass' } },
       type: 'Opaque',
       stringData: { DB_PASSWORD: 'hunter2', STRIPE_API_KEY: 'sk_live_123456789' },
     });
@@ -260,7 +253,7 @@ spec:
         - name: WAREHOUSE_URL_PASSWORD
           valueFrom:
             secretKeyRef:
-              name: report-env-secrets
+              name: report-pod-env-secrets
               key: WAREHOUSE_URL_PASSWORD
         # connection to the warehouse
         - name: WAREHOUSE_URL

@@ -25,6 +25,12 @@ export interface ComposeEnv {
   shared?: string;
   /** The anchor is on the value itself (`&token value`), not on the mapping or list holding it. */
   sharedScalar?: boolean;
+  /** An own value that hides one the mapping merges (`<<: *common`): removing it would expose that one. */
+  overrides?: boolean;
+  /** A later entry of the same list sets the same name: this value is not in effect. */
+  shadowed?: boolean;
+  /** Where the entry stands in its list (duplicates of a name are told apart by it). */
+  index?: number;
 }
 
 /** The YAML merge sources of a mapping (`<<: *a` or `<<: [*a, *b]`), first one first. */
@@ -62,12 +68,15 @@ function envEntries(node: Node, doc: Document.Parsed, shared: string | undefined
     return { node: value as Node, shared: own ?? anchor, sharedScalar: Boolean(own) };
   };
   if (isSeq(node)) {
-    return node.items.flatMap((item) => {
+    const entries = node.items.flatMap((item, index): ComposeEnv[] => {
       const s = scalarOf(item);
       const text = s ? String((s.node as { value?: unknown }).value ?? '') : '';
       const eq = text.indexOf('=');
-      return s && eq > 0 ? [{ name: text.slice(0, eq), raw: text.slice(eq + 1), item: s.node, value: s.node, shared: s.shared, sharedScalar: s.sharedScalar }] : [];
+      return s && eq > 0 ? [{ name: text.slice(0, eq), raw: text.slice(eq + 1), item: s.node, value: s.node, shared: s.shared, sharedScalar: s.sharedScalar, index }] : [];
     });
+    // Compose keeps the last entry of a name: the earlier ones are not in effect.
+    const last = new Map(entries.map((e, i) => [e.name, i]));
+    return entries.map((e, i) => (last.get(e.name) === i ? e : { ...e, shadowed: true }));
   }
   if (!isMap(node)) return [];
   const own = (node.items as Pair[]).filter((p) => !isMergeKey(p)).flatMap((pair): ComposeEnv[] => {
@@ -76,15 +85,19 @@ function envEntries(node: Node, doc: Document.Parsed, shared: string | undefined
     return [{ name: String(pair.key.value), raw: String((s.node as { value?: unknown }).value), pair, value: s.node, shared: s.shared, sharedScalar: s.sharedScalar }];
   });
   const seen = new Set(own.map((e) => e.name));
+  const hidden = new Set<string>();
   const merged: ComposeEnv[] = [];
   for (const src of mergeSources(node as YAMLMap, doc)) {
     for (const e of envEntries(src.node, doc, src.anchor)) {
-      if (seen.has(e.name)) continue;
+      if (seen.has(e.name)) {
+        if (own.some((o) => o.name === e.name)) hidden.add(e.name);
+        continue;
+      }
       seen.add(e.name);
       merged.push(e);
     }
   }
-  return [...own, ...merged];
+  return [...own.map((e) => (hidden.has(e.name) ? { ...e, overrides: true } : e)), ...merged];
 }
 
 /**

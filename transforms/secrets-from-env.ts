@@ -23,29 +23,76 @@ function ignore(f: Fix, line: string): void {
   f.writeFile({ path: GITIGNORE, content: `${line}\n`, mode: 0o644, merge: 'lines', secret: false });
 }
 
+/**
+ * The stem of a service's secret files: its name in lower case, or with `_2`, `_3`… when
+ * another service of the file lowers to the same name (`DB` and `db`, which share one file on a
+ * case-insensitive disk). The service already spelled that way keeps the plain stem.
+ */
+export function serviceStem(svc: ComposeService): string {
+  const services = svc.root.get('services', true) as unknown as YAMLMap;
+  const names = (services.items as { key: unknown }[]).map((p) => String(isScalar(p.key) ? p.key.value : p.key));
+  const base = secretName(svc.name);
+  const stems = new Set(names.map((n) => secretName(n)));
+  const alike = names.filter((n) => secretName(n) === base).sort((a, b) => Number(b === base) - Number(a === base));
+  let stem = base;
+  for (let i = 2, k = alike.indexOf(svc.name); k > 0; k--) {
+    do stem = `${base}_${i++}`;
+    while (stems.has(stem));
+  }
+  return stem;
+}
+
 function composeService(svc: ComposeService, ctx: TransformContext): void {
-  const envFile = `secrets/${secretName(svc.name)}.env`;
+  const stem = serviceStem(svc);
+  const envFile = `secrets/${stem}.env`;
   const envNode = pairOf(svc.node, 'environment')?.value as YAMLMap | undefined;
-  for (const e of composeEnv(svc)) {
+  const entries = composeEnv(svc);
+  for (const e of entries) {
     const kind = credentialKind(e.name, e.raw, ctx.settings.secretPatterns);
     if (!kind) continue;
     const value = composeValue(e.raw);
     const url = kind === 'url' ? splitCredentialUrl(e.raw) : undefined;
+    const twice = e.item !== undefined && entries.filter((x) => x.name === e.name && x.item).length > 1;
+    const field = twice ? `${svc.path}.environment[${e.index}].${e.name}` : `${svc.path}.environment.${e.name}`;
     if (e.shared) {
-      composeShared(svc, e, url, ctx);
+      composeShared(svc, e, url, ctx, field);
+      continue;
+    }
+    if (e.shadowed && e.item && isSeq(envNode)) {
+      // Compose keeps the last entry of a name; this value never reaches the app.
+      ctx.report({
+        at: e.item,
+        field,
+        message: `service "${svc.name}" has a literal ${e.name} that a later entry of the list overrides; the entry is removed (its value is not in effect) and the later one moves`,
+        severity: 'high',
+        secrets: spellings(value, e.raw),
+        fix: (f) => f.removeItem(envNode, e.item!),
+      });
       continue;
     }
     const fileEnv = svc.profile?.profile.fileEnv.includes(e.name) ?? false;
-    const secret = secretName(svc.name, e.name);
+    const secret = secretName(stem, e.name);
     let why = '';
-    if (url && !fileEnv && ctx.hasFolder) {
-      const moved = viaDotenv(svc, e, envName(svc.name, e.name, 'PASSWORD'), url, ctx);
+    // An own value that overrides a merged one is replaced where it stands: removing it (for
+    // an env file or a *_FILE variable) would let the merged value through.
+    if ((url && !fileEnv) || e.overrides) {
+      const moved = ctx.hasFolder ? viaDotenv(svc, e, envName(svc.name, e.name, ...(url ? ['PASSWORD'] : [])), url, ctx, false, field) : 'the secret needs the folder of a Compose file (not stdin)';
       if (moved === true) continue;
       why = ` (${moved})`;
+      if (e.overrides) {
+        ctx.report({
+          at: e.pair?.key as Node,
+          field,
+          message: `service "${svc.name}" has a literal ${e.name} that overrides a merged one, and ${moved}; move it by hand`,
+          severity: 'high',
+          secrets: spellings(value, e.raw),
+        });
+        continue;
+      }
     }
     ctx.report({
       at: e.item ?? (e.pair?.key as Node),
-      field: `${svc.path}.environment.${e.name}`,
+      field,
       message: fileEnv
         ? `service "${svc.name}" has a literal ${e.name}; it moves to the secret file secrets/${secret} and ${e.name}_FILE`
         : `service "${svc.name}" has a literal ${kind === 'url' ? 'credential in the connection string ' : ''}${e.name}; it moves to ${envFile}${why}`,
@@ -101,7 +148,7 @@ function dotenvBlocked(ctx: TransformContext, variable: string, line: string): s
  * file reads it back as `${NAME:?…}`, so a missing `.env` stops Compose instead of starting
  * the app with an empty value. Returns true when reported, or why it cannot be done.
  */
-function viaDotenv(svc: ComposeService, e: ComposeEnv, base: string, url: CredentialUrl | undefined, ctx: TransformContext, shared = false): true | string {
+function viaDotenv(svc: ComposeService, e: ComposeEnv, base: string, url: CredentialUrl | undefined, ctx: TransformContext, shared: boolean, field: string): true | string {
   const secretValue = composeValue(url ? url.password : e.raw);
   // Two services whose names normalize alike (my-app, my_app) must not share a variable.
   const claimed = CLAIMED.get(svc.doc) ?? new Map<string, string>();
@@ -118,7 +165,7 @@ function viaDotenv(svc: ComposeService, e: ComposeEnv, base: string, url: Creden
   const from = shared ? ` from the anchor &${e.shared}, which other services may share,` : '';
   ctx.report({
     at: e.item ?? (e.pair?.key as Node),
-    field: `${svc.path}.environment.${e.name}`,
+    field,
     message: `service "${svc.name}" gets ${what}${from}; it moves to ${DOTENV} as ${variable}, and ${url ? e.name : 'the file'} reads it as \${${variable}}`,
     severity: 'high',
     secrets: spellings(secretValue, url ? url.password : e.raw, e.raw),
@@ -133,14 +180,14 @@ function viaDotenv(svc: ComposeService, e: ComposeEnv, base: string, url: Creden
 }
 
 /** A literal that services share through an anchor goes to `.env`, or is reported when it cannot. */
-function composeShared(svc: ComposeService, e: ComposeEnv, url: CredentialUrl | undefined, ctx: TransformContext): void {
+function composeShared(svc: ComposeService, e: ComposeEnv, url: CredentialUrl | undefined, ctx: TransformContext, field: string): void {
   // Named after the anchor: every service that reaches the value names the same variable.
   const variable = envName(...(e.sharedScalar ? [e.shared!] : [e.shared!, e.name]), ...(url ? ['PASSWORD'] : []));
-  const moved = ctx.hasFolder ? viaDotenv(svc, e, variable, url, ctx, true) : 'the secret needs the folder of a Compose file (not stdin)';
+  const moved = ctx.hasFolder ? viaDotenv(svc, e, variable, url, ctx, true, field) : 'the secret needs the folder of a Compose file (not stdin)';
   if (moved === true) return;
   ctx.report({
     at: e.item ?? (e.pair?.key as Node),
-    field: `${svc.path}.environment.${e.name}`,
+    field,
     message: `service "${svc.name}" gets a literal ${e.name} from the anchor &${e.shared}, shared with other services, and ${moved}; move it by hand`,
     severity: 'high',
     secrets: spellings(composeValue(e.raw), e.raw),
@@ -156,7 +203,9 @@ function freeName(base: string, taken: ReadonlySet<string>): string {
 
 function kubernetesPod(pod: PodTemplate, ctx: TransformContext): void {
   const workload = pod.object.name ?? pod.object.kind.toLowerCase();
-  const secretObject = `${workload}-env-secrets`.slice(0, 253);
+  // A Deployment and a CronJob may share a name: each kind gets its own Secret.
+  const kind = pod.object.kind === 'Deployment' || !pod.object.name ? '' : `-${pod.object.kind.toLowerCase()}`;
+  const secretObject = `${workload}${kind}-env-secrets`.slice(0, 253);
   const stem = (ctx.file.split(/[\\/]/).pop() ?? 'manifest').replace(/\.(ya?ml|json)$/i, '');
   const sidecar = `${stem}.secrets.yaml`;
   const keys = new Map<string, string>();
@@ -176,19 +225,22 @@ function kubernetesPod(pod: PodTemplate, ctx: TransformContext): void {
     });
     ignore(f, ignoreRule(sidecar));
   };
-  /** The Secret key for a value: the variable name, or container.name when two containers differ. */
+  /** The Secret key for a value: the variable name, else container.name (then .2, .3…) when that holds another value. */
   const keyFor = (container: string, name: string, value: string) => {
-    const key = keys.has(name) && keys.get(name) !== value ? `${container}.${name}` : name;
+    let key = name;
+    for (let i = 1; keys.has(key) && keys.get(key) !== value; i++) key = i === 1 ? `${container}.${name}` : `${container}.${name}.${i}`;
     keys.set(key, value);
     return key;
   };
   for (const c of pod.containers) {
-    if (c.group === 'ephemeralContainers') continue;
     const env = seqAt(c.node, ['env']);
     const items = mapItems(env);
-    const taken = new Set(items.map((item) => scalarAt(item, ['name'])).filter((n): n is string => typeof n === 'string'));
-    for (const item of items) {
+    const names = items.map((item) => scalarAt(item, ['name']));
+    const taken = new Set(names.filter((n): n is string => typeof n === 'string'));
+    for (const [index, item] of items.entries()) {
       const name = scalarAt(item, ['name']);
+      // Two entries of one name (the last is in effect) are two findings, each with its own key.
+      const field = names.filter((n) => n === name).length > 1 ? `${c.path}.env[${index}].${name}` : `${c.path}.env.${name}`;
       const valueNode = nodeAt(item, ['value']);
       if (typeof name !== 'string' || !isScalar(valueNode) || nodeAt(item, ['valueFrom'])) continue;
       const raw = valueNode.value;
@@ -204,7 +256,7 @@ function kubernetesPod(pod: PodTemplate, ctx: TransformContext): void {
         const key = keyFor(c.name, variable, password);
         ctx.report({
           at: valueNode,
-          field: `${c.path}.env.${name}`,
+          field,
           message: `${label(c)} has a password in the connection string ${name}; it moves to the Secret ${secretObject} as ${variable}, and ${name} refers to it as $(${variable})`,
           severity: 'high',
           secrets: spellings(password, url.password, String(raw)),
@@ -220,7 +272,7 @@ function kubernetesPod(pod: PodTemplate, ctx: TransformContext): void {
       const key = keyFor(c.name, name, value);
       ctx.report({
         at: valueNode,
-        field: `${c.path}.env.${name}`,
+        field,
         message: `${label(c)} has a literal ${name}; it moves to the Secret ${secretObject}`,
         severity: 'high',
         secrets: spellings(value, String(raw)),

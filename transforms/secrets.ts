@@ -55,10 +55,18 @@ export function composeValue(raw: string): string {
   return raw.replace(/\$\$/g, '$');
 }
 
-/** One `NAME=value` line of a Compose env file that reads back as exactly `value`. */
+/**
+ * One `NAME=value` line of a Compose env file that reads back as exactly `value`, by compose-go's
+ * dotenv rules (and docker-compose 1.29's python-dotenv, except for `$` next to a quote or a
+ * line break). Single quotes keep every byte, unless a backslash would escape a quote, another
+ * backslash or the closing quote (`'SECRET\'` never ends); such a value goes unquoted when it
+ * can (nothing there is read but `$`, ` #` and the ends' blanks), else double-quoted with `\\`,
+ * `\"`, `\n` and `$$`.
+ */
 export function envFileLine(name: string, value: string): string {
-  if (!value.includes("'") && !value.includes('\n')) return `${name}='${value}'`;
-  const escaped = value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n').replace(/\$/g, '$$$$');
+  if (!/['\n\r]/.test(value) && !/\\(\\|'|$)/.test(value)) return `${name}='${value}'`;
+  if (/^[^\s'"][^\n\r#$]*$/.test(value) && !/\s$/.test(value)) return `${name}=${value}`;
+  const escaped = value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n').replace(/\r/g, '\\r').replace(/\$/g, '$$$$');
   return `${name}="${escaped}"`;
 }
 
