@@ -170,16 +170,6 @@ export function readInput(path: string): { text: string; stamp: Stamp } | { erro
   }
 }
 
-/**
- * Helm and other templates cannot be hardened until rendered: `{{` at the start of a line or
- * as an unquoted value. Template syntax inside quoted or block strings (alert templates in a
- * ConfigMap) is just text.
- */
-export function isTemplated(text: string): boolean {
-  if (!text.includes('{{')) return false;
-  return /^[ \t]*(- )?\{\{/m.test(text) || /:[ \t]+\{\{/.test(text) || /^[ \t]*-[ \t]+\{\{/m.test(text);
-}
-
 /** The total size of the files found (unreadable ones count as empty). */
 export function inputBytes(files: readonly InputFile[]): number {
   let total = 0;

@@ -1,5 +1,7 @@
 import { hardenText } from './harden.js';
-import { isTemplated, siblingReader } from './load.js';
+import { siblingReader } from './load.js';
+import { maskTemplates, templatedDocuments } from './templates.js';
+import type { TemplatedDocument } from './templates.js';
 import type { Flags, Level, Settings } from './settings.js';
 import type { Finding, Transform } from './types.js';
 import type { ConfigExemption } from './config.js';
@@ -44,6 +46,8 @@ export interface Outcome {
   kind?: 'kubernetes' | 'compose';
   /** Findings suppressed by exemptions. */
   suppressed: Finding[];
+  /** Documents left as they are because they are templates (the others are hardened). */
+  templates?: TemplatedDocument[];
 }
 
 /** Why a templated input is skipped; such a skip is always named (a template looks like a manifest). */
@@ -70,9 +74,28 @@ export function splitIds(values: readonly string[] | undefined): string[] {
  */
 export function processText(display: string, text: string, options: RunOptions, folder?: string | boolean): Outcome {
   const base = { display, input: text, output: text, changes: [], remaining: [], manifest: false, files: [], documents: [], secrets: [], suppressed: [] };
-  if (isTemplated(text)) {
-    return { ...base, status: 'skipped', message: TEMPLATE_SKIPPED };
+  const templates = templatedDocuments(text);
+  const masking = templates.length ? maskTemplates(text, templates) : undefined;
+  const outcome = hardenOne(display, masking?.masked ?? text, options, folder);
+  if (!masking) return outcome;
+  // Templated documents are left as they are; a text with nothing else is a template.
+  if (outcome.status !== 'changed' && outcome.status !== 'unchanged') {
+    return outcome.status === 'error' ? { ...outcome, input: text, output: text, templates } : { ...base, status: 'skipped', message: TEMPLATE_SKIPPED, templates };
   }
+  return { ...outcome, input: text, output: masking.restore(outcome.output), templates };
+}
+
+/**
+ * The notice for a templated document: of a file, left as it is while the others are hardened;
+ * of stdin, an error (a pipeline must not pass a template on as if it were hardened).
+ */
+export function templateNotice(display: string, t: TemplatedDocument, stdin = false): string {
+  const where = `${display}:${t.line}:${t.col}: document ${t.index} is a template`;
+  return stdin ? `${where}: render it first (e.g. helm template | cuirass -)` : `${where}, left as it is (render it first, e.g. helm template | cuirass -)`;
+}
+
+function hardenOne(display: string, text: string, options: RunOptions, folder?: string | boolean): Outcome {
+  const base = { display, input: text, output: text, changes: [], remaining: [], manifest: false, files: [], documents: [], secrets: [], suppressed: [] };
   const json = /\.json$/i.test(display) || /^\uFEFF?\s*[{[]/.test(text);
   let result;
   try {

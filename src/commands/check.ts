@@ -2,7 +2,7 @@ import { dirname } from 'node:path';
 import type { CliOptions } from '../cli.js';
 import { ConfigError } from '../config.js';
 import { discover, inputBytes, readInput } from '../load.js';
-import { processText, UsageError } from '../run.js';
+import { processText, templateNotice, UsageError } from '../run.js';
 import { expectInput, releaseVerifier } from '../verify.js';
 import type { Outcome } from '../run.js';
 import { runProject } from '../project.js';
@@ -38,7 +38,10 @@ export async function runCheck(paths: string[], opts: CheckOptions, version: str
   const outcomes: { o: Outcome; dir: string }[] = [];
   let failed = false;
   if (paths.length === 1 && paths[0] === '-') {
-    outcomes.push({ o: processText('<stdin>', await readStdin(), options), dir: '' });
+    const o = processText('<stdin>', await readStdin(), options);
+    for (const t of o.templates ?? []) process.stderr.write(`cuirass: ${templateNotice('<stdin>', t, true)}\n`);
+    failed = Boolean(o.templates?.length);
+    outcomes.push({ o, dir: '' });
   } else {
     const found = discover(paths);
     expectInput(inputBytes(found.files));
@@ -51,6 +54,7 @@ export async function runCheck(paths: string[], opts: CheckOptions, version: str
           ? { display: file.display, status: 'error', input: '', output: '', changes: [], remaining: [], message: read.error, line: 1, col: 1, manifest: false, files: [], documents: [], secrets: [], suppressed: [] }
           : processText(file.display, read.text, options, dirname(file.path));
       outcomes.push({ o, dir: dirname(file.path) });
+      if (o.status !== 'skipped' && !opts.quiet) for (const t of o.templates ?? []) process.stderr.write(`cuirass: ${templateNotice(file.display, t)}\n`);
     }
     if (!failed && outcomes.every(({ o }) => !o.manifest && o.status !== 'error')) {
       process.stderr.write(`cuirass: no Kubernetes manifests or Compose files found under ${paths.join(', ')}\n`);

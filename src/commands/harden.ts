@@ -2,7 +2,7 @@ import { dirname, join, relative } from 'node:path';
 import type { CliOptions } from '../cli.js';
 import { discover, inputBytes, readInput } from '../load.js';
 import type { InputFile } from '../load.js';
-import { processText, selectTransforms, splitIds, TEMPLATE_SKIPPED, UsageError } from '../run.js';
+import { processText, selectTransforms, splitIds, TEMPLATE_SKIPPED, templateNotice, UsageError } from '../run.js';
 import type { Outcome, RunOptions } from '../run.js';
 import { ConfigError, findConfig, loadConfig } from '../config.js';
 import { TRANSFORMS } from '../../transforms/index.js';
@@ -176,6 +176,11 @@ export async function runHarden(paths: string[], opts: CliOptions, version = '0.
       err(formatError(outcome) + '\n');
       return 2;
     }
+    // A template on stdin (a Helm post-renderer, whose stderr Helm hides) is an error, never a pass-through.
+    if (outcome.templates?.length) {
+      for (const t of outcome.templates) err(`cuirass: ${templateNotice('<stdin>', t, true)}; nothing is written\n`);
+      return 2;
+    }
     const project = runProject([{ o: outcome, dir: '' }], options);
     outcome.documents = [...outcome.documents, ...(project.documents.get('') ?? [])];
     outcome.remaining = [...outcome.remaining, ...(project.findings.get(outcome.display) ?? [])];
@@ -184,7 +189,6 @@ export async function runHarden(paths: string[], opts: CliOptions, version = '0.
       process.stdout.write(diffsOf(outcome, undefined, color));
     } else if (opts.format && opts.format !== 'yaml') process.stdout.write(await machineReport(opts.format, [outcome], [], options, version, () => (unpatched = true)));
     else printStream(outcome.output, outcome.documents);
-    if (outcome.status === 'skipped' && outcome.message === TEMPLATE_SKIPPED && !opts.quiet) err(`cuirass: <stdin>: ${outcome.message}\n`);
     if (!opts.quiet) err(summarize([outcome], { wrote: false }));
     if (unpatched) return 2;
     return opts.check && (outcome.status === 'changed' || outcome.documents.length > 0) ? 1 : 0;
@@ -245,6 +249,7 @@ export async function runHarden(paths: string[], opts: CliOptions, version = '0.
     // A file named on the command line is always explained; of a folder walk, templates are
     // (they look like manifests and are not hardened); other YAML is summed up once at the end.
     if (o.status === 'skipped' && !opts.quiet && !opts.allowNoManifests && (file.explicit || o.message === TEMPLATE_SKIPPED)) err(`cuirass: ${file.display}: ${o.message}\n`);
+    if (o.status !== 'skipped' && !opts.quiet) for (const t of o.templates ?? []) err(`cuirass: ${templateNotice(file.display, t)}\n`);
     if (o.status !== 'changed' && o.status !== 'unchanged') return;
     try {
       // Generated files first: a value moved out of a manifest is on disk before it leaves it.
