@@ -150,7 +150,7 @@ spec:
 `;
 
 function objects(text: string): ProjectObject[] {
-  return parseAllDocuments(text).map((d) => ({ object: d.toJS(), file: 'app.yaml', dir: '' }));
+  return parseAllDocuments(text).map((d) => ({ object: d.toJS(), file: 'app.yaml', dir: '' })).filter((o) => o.object);
 }
 
 describe('Kubernetes network policies', () => {
@@ -201,7 +201,8 @@ describe('Kubernetes network policies', () => {
 
 describe('what the run keeps of each object for the policies (networkView)', () => {
   const shop = readFileSync(join(ROOT, 'fixtures/project/network-segmentation/shop-stream.in.yaml'), 'utf8');
-  for (const [name, text] of [['APP', APP], ['shop-stream fixture', shop]] as const) {
+  const operator = readFileSync(join(ROOT, 'fixtures/project/network-segmentation/operator-install.in.yaml'), 'utf8');
+  for (const [name, text] of [['APP', APP], ['shop-stream fixture', shop], ['operator-install fixture', operator]] as const) {
     for (const egress of [false, true]) {
       it(`${name}${egress ? ' with --egress' : ''}: the same policies and findings from views as from whole objects`, () => {
         const ctx = { level: 'restricted' as const, settings: DEFAULT_SETTINGS, flags: { egress } };
@@ -224,7 +225,7 @@ describe('what the run keeps of each object for the policies (networkView)', () 
     expect(view).toEqual({
       apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'api', namespace: 'shop' },
       spec: { template: { metadata: { labels: { app: 'api' } }, spec: {
-        containers: [{ env: [{ name: 'DB', value: 'db:5432' }], args: ['--cache', 'redis'] }],
+        containers: [{ env: [{ name: 'DB', value: 'db:5432' }], args: ['--cache', 'redis'], image: 'x' }],
         volumes: [{ name: 'cfg', configMap: { name: 'settings' } }],
       } } },
     });

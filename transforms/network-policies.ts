@@ -1,177 +1,79 @@
-import type { ObjectRef, ProjectContext, ProjectObject, ProjectResult } from '../src/types.js';
-import { POD_PATHS } from '../src/kubernetes/model.js';
-import { nest } from '../src/engine/index.js';
+import type { ObjectRef, ProjectContext, ProjectObject, ProjectResult, Severity } from '../src/types.js';
+import type { Obj, PolicyPort } from './network/read.js';
+import { at, isObj, nameOf, nsOf, objs, servicePorts, str, stringMap, uniquePorts } from './network/read.js';
+import { matchLabels, namespaceNamed, selects, stableLabels } from './network/selectors.js';
+import type { Workload } from './network/workloads.js';
+import { names, workloadsByLabel, workloadsOf } from './network/workloads.js';
+import type { Scrape } from './network/callers.js';
+import { apiServerEgress } from './network/egress.js';
+import { apiServerCalls, podScrapes, sameNamespace, scraperNamespaces, serviceScrapes } from './network/callers.js';
 
-type Obj = Record<string, any>;
+export { networkView } from './network/view.js';
 
 const MANAGED = { 'app.kubernetes.io/managed-by': 'cuirass' };
 
 /** Name of the per-namespace default-deny policy. */
 export const DEFAULT_DENY = 'cuirass-default-deny';
 
-function at(obj: unknown, path: string[]): any {
-  return path.reduce<any>((o, k) => (o && typeof o === 'object' ? o[k] : undefined), obj);
-}
-
-function ns(o: Obj): string {
-  return typeof o.metadata?.namespace === 'string' ? o.metadata.namespace : '';
-}
+/** Namespaces of the cluster's own pods, which no input shows whole: a default-deny there would cut DNS. */
+const SYSTEM_NAMESPACES = new Set(['kube-system', 'kube-public', 'kube-node-lease']);
 
 function ref(o: Obj): ObjectRef {
-  return { kind: String(o.kind), name: o.metadata?.name, namespace: o.metadata?.namespace };
+  return { kind: String(o.kind), name: str(at(o, ['metadata', 'name'])), namespace: str(at(o, ['metadata', 'namespace'])) };
 }
 
-interface Workload {
-  obj: Obj;
-  file: string;
-  dir: string;
-  labels: Record<string, string>;
-  strings: string[];
+/** A namespaceSelector for a peer in `peerNs` seen from a policy in `policyNs` (none when the same). */
+function peerNamespace(peerNs: string, policyNs: string): Obj {
+  if (peerNs === policyNs) return {};
+  // A peer without a namespace may be in any: never deny it on a guess.
+  return { namespaceSelector: peerNs === '' ? {} : namespaceNamed(peerNs) };
 }
 
-/** The pod template (metadata + spec) of a workload. */
-function podOf(o: Obj): { metadata?: Obj; spec?: Obj } | undefined {
-  const path = POD_PATHS[String(o.kind)]?.meta;
-  if (!path) return undefined;
-  const pod = path.length ? at(o, path) : o;
-  return pod && typeof pod === 'object' ? pod : undefined;
-}
-
-/** Strings a workload hands its containers: env values, args, commands, and referenced ConfigMap data. */
-function stringsOf(pod: { spec?: Obj }, configMaps: Map<string, Obj>, namespace: string): string[] {
-  const out: string[] = [];
-  const cms = new Set<string>();
-  for (const group of ['containers', 'initContainers']) {
-    for (const c of (pod.spec?.[group] as Obj[] | undefined) ?? []) {
-      for (const e of (c.env as Obj[] | undefined) ?? []) {
-        if (typeof e.value === 'string') out.push(e.value);
-        const cm = e.valueFrom?.configMapKeyRef?.name;
-        if (typeof cm === 'string') cms.add(cm);
-      }
-      for (const e of (c.envFrom as Obj[] | undefined) ?? []) if (typeof e.configMapRef?.name === 'string') cms.add(e.configMapRef.name);
-      for (const k of ['args', 'command']) for (const a of (c[k] as unknown[] | undefined) ?? []) out.push(String(a));
-    }
-  }
-  for (const v of (pod.spec?.volumes as Obj[] | undefined) ?? []) if (typeof v.configMap?.name === 'string') cms.add(v.configMap.name);
-  for (const name of cms) {
-    const cm = configMaps.get(`${namespace}/${name}`);
-    for (const value of Object.values((cm?.data as Obj | undefined) ?? {})) out.push(String(value));
-  }
-  return out;
-}
-
-/** True when `text` names the Service `name` in namespace `svcNs`, seen from namespace `fromNs`. */
-const NAME_PATTERNS = new Map<string, RegExp>();
-
-function names(text: string, name: string, svcNs: string, fromNs: string): boolean {
-  if (!text.includes(name)) return false;
-  const cacheKey = `${name}\u0000${svcNs}\u0000${svcNs === fromNs}`;
-  const cached = NAME_PATTERNS.get(cacheKey);
-  if (cached) return cached.test(text);
-  const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  const qualified = svcNs ? `\\.${esc(svcNs)}(?:\\.svc(?:\\.cluster\\.local)?)?` : '(?:\\.[a-z0-9-]+(?:\\.svc(?:\\.cluster\\.local)?)?)';
-  const suffix = svcNs === fromNs ? `(?:${qualified})?` : qualified;
-  const pattern = new RegExp(`(?:^|[^A-Za-z0-9.-])${esc(name)}${suffix}(?=$|[:/\\s,;"'?@])`);
-  NAME_PATTERNS.set(cacheKey, pattern);
-  return pattern.test(text);
-}
-
-/** The fields of `o` that are present, and only those. */
-function pick(o: unknown, keys: readonly string[]): Obj | undefined {
-  if (!o || typeof o !== 'object' || Array.isArray(o)) return undefined;
-  const out: Obj = {};
-  for (const k of keys) if ((o as Obj)[k] !== undefined) out[k] = (o as Obj)[k];
-  return out;
-}
-
-const CONTAINER_FIELDS = ['env', 'envFrom', 'args', 'command'];
-
-/**
- * What `kubernetesNetworkPolicies` reads of an object: kind, name and namespace; a Service's
- * selector, ports and type; a ConfigMap's data; an Ingress's backends; a workload's pod labels,
- * its containers' env, envFrom, args and command, and its volumes. At 10,000 documents this is
- * a fifth of the hardened objects the run would otherwise keep until the run-wide step.
- */
-export function networkView(o: Obj): Obj {
-  const view: Obj = pick(o, ['apiVersion', 'kind'])!;
-  const meta = pick(o.metadata, ['name', 'namespace']);
-  if (meta) view.metadata = meta;
-  if (o.kind === 'Service') {
-    const spec = pick(o.spec, ['selector', 'ports', 'type']);
-    if (spec) view.spec = spec;
-  } else if (o.kind === 'Ingress') {
-    const spec = pick(o.spec, ['defaultBackend', 'rules']);
-    if (spec) view.spec = spec;
-  } else if (o.kind === 'ConfigMap') {
-    if (o.data !== undefined) view.data = o.data;
-  } else {
-    const path = POD_PATHS[String(o.kind)]?.meta;
-    const pod = path && (path.length ? at(o, path) : o);
-    if (pod && typeof pod === 'object') {
-      const template: Obj = {};
-      const labels = pick(pod.metadata, ['labels']);
-      if (labels) template.metadata = labels;
-      const spec = pod.spec;
-      if (spec && typeof spec === 'object') {
-        const slim: Obj = {};
-        for (const group of ['containers', 'initContainers']) {
-          if (Array.isArray(spec[group])) slim[group] = spec[group].map((c: unknown) => pick(c, CONTAINER_FIELDS) ?? c);
-        }
-        if (spec.volumes !== undefined) slim.volumes = spec.volumes;
-        template.spec = slim;
-      }
-      if (path.length) Object.assign(view, nest(path, template) as Obj);
-      else {
-        if (template.metadata) view.metadata = { ...view.metadata, ...template.metadata };
-        if (template.spec) view.spec = template.spec;
-      }
-    }
-  }
-  return view;
-}
-
-const NO_WORKLOADS: Workload[] = [];
-
-/**
- * Workloads by the first DNS label of every host-like run in their strings (`db` of
- * `postgres://u:p@db.shop.svc:5432`). `names` only matches a Service name at the start of such a
- * run (after a character outside [A-Za-z0-9.-]) followed by `.` or a separator, so the workloads
- * filed under a name are the only ones it can match: each Service is then checked against its
- * few candidates instead of every workload (quadratic: 9,000 Services x 30,000 workloads at
- * 50,000 documents). In workload order, each once.
- */
-function workloadsByLabel(workloads: readonly Workload[]): Map<string, Workload[]> {
-  const index = new Map<string, Workload[]>();
-  for (const w of workloads) {
-    const seen = new Set<string>();
-    for (const text of w.strings) {
-      for (const run of text.split(/[^A-Za-z0-9.-]+/)) {
-        const label = run.split('.', 1)[0];
-        if (!label || seen.has(label)) continue;
-        seen.add(label);
-        const list = index.get(label);
-        if (list) list.push(w);
-        else index.set(label, [w]);
-      }
-    }
-  }
-  return index;
-}
-
-/** The ports a Service forwards to on its pods. */
-function targetPorts(svc: Obj): Obj[] {
-  return ((svc.spec?.ports as Obj[] | undefined) ?? []).map((p) => ({
-    port: p.targetPort ?? p.port,
-    ...(p.protocol && p.protocol !== 'TCP' ? { protocol: p.protocol } : {}),
-  }));
-}
-
+/** A document of its own (a JSON copy): YAML output has no anchors and aliases for shared values. */
 function policy(name: string, namespace: string, spec: Obj): Obj {
-  return {
+  return JSON.parse(JSON.stringify({
     apiVersion: 'networking.k8s.io/v1',
     kind: 'NetworkPolicy',
     metadata: { name: name.slice(0, 253), ...(namespace ? { namespace } : {}), labels: MANAGED },
     spec,
+  })) as Obj;
+}
+
+/** `{ports}` when there are any (no `ports` key admits every port). */
+function portsOf(ports: readonly PolicyPort[]): Obj {
+  const unique = uniquePorts(ports);
+  return unique.length ? { ports: unique } : {};
+}
+
+/**
+ * Rules without repeats, and without rules whose ports a rule for every source opens already
+ * (a workload that names its own Service, a Job that names a webhook it prepares).
+ */
+function simplifyRules(rules: readonly Obj[]): Obj[] {
+  const unique = [...new Map(rules.map((r) => [JSON.stringify(r), r])).values()];
+  const open = unique.filter((r) => r.from === undefined);
+  if (open.some((r) => r.ports === undefined)) return [{}];
+  const openPorts = new Set(open.flatMap((r) => objs(r.ports).map((p) => JSON.stringify(p))));
+  return unique.filter((r) => r.from === undefined || !(Array.isArray(r.ports) && r.ports.every((p) => openPorts.has(JSON.stringify(p)))));
+}
+
+/** The ingress rule that admits `scrapes` from where the stream says the scraper lives, and what to tell about it. */
+function scrapeRule(scrapes: readonly Scrape[], scrapers: ReadonlySet<string>, policyNs: string): { rule: Obj; note?: { message: string; severity: Severity } } {
+  const ports = scrapes.some((s) => s.ports.length === 0) ? [] : scrapes.flatMap((s) => s.ports);
+  const by = [...new Set(scrapes.map((s) => s.by))].join(', ');
+  if (scrapers.size > 0) {
+    return { rule: { from: [...scrapers].sort().map((n) => peerNamespace(n, policyNs)).map((p) => (Object.keys(p).length ? p : { podSelector: {} })), ...portsOf(ports) } };
+  }
+  const monitorNs = [...new Set(scrapes.map((s) => s.monitorNamespace).filter((n): n is string => n !== undefined && n !== '' && n !== policyNs))].sort();
+  if (monitorNs.length > 0 && scrapes.every((s) => s.monitorNamespace !== undefined)) {
+    return {
+      rule: { from: monitorNs.map((n) => ({ namespaceSelector: namespaceNamed(n) })), ...portsOf(ports) },
+      note: { message: `scraped for ${by}: no Prometheus in the input, so the scrape is allowed from the monitor's namespace ${monitorNs.map((n) => `"${n}"`).join(', ')}; check that Prometheus runs there`, severity: 'low' },
+    };
+  }
+  return {
+    rule: { from: [{ namespaceSelector: {} }], ...portsOf(ports) },
+    note: { message: `scraped for ${by}, but the input shows no Prometheus: its metrics ports are open to pods of every namespace; narrow the rule to your monitoring namespace`, severity: 'medium' },
   };
 }
 
@@ -179,96 +81,122 @@ function policy(name: string, namespace: string, spec: Obj): Obj {
  * Kubernetes side of network-segmentation: a default-deny ingress policy per namespace that
  * runs workloads, and per Service an allow policy admitting exactly the workloads whose
  * configuration names it, on its target ports. Services exposed outside the cluster (type
- * LoadBalancer/NodePort, Ingress backends) admit everyone on their ports. Policies that exist
- * already (by name) are left alone, so a second run adds nothing.
+ * LoadBalancer/NodePort, Ingress backends) and Services the API server calls (webhooks,
+ * APIServices, CRD conversion) admit everyone on their ports; scraped Services and pods admit
+ * the Prometheus namespace. A namespace whose own NetworkPolicies are in the input is left to
+ * them. Policies that exist already (by name) are left alone, so a second run adds nothing.
  */
 export function kubernetesNetworkPolicies(input: readonly ProjectObject[], ctx: ProjectContext): ProjectResult {
-  const objects = input.map((o) => ({ ...o, object: o.object as Obj }));
+  const objects = input.filter((o) => isObj(o.object));
   const result: ProjectResult = { documents: [], findings: [] };
-  const existing = new Set(objects.filter((o) => o.object.kind === 'NetworkPolicy').map((o) => `${ns(o.object)}/${o.object.metadata?.name}`));
-  const configMaps = new Map(objects.filter((o) => o.object.kind === 'ConfigMap').map((o) => [`${ns(o.object)}/${o.object.metadata?.name}`, o.object]));
-  const workloads: Workload[] = [];
-  for (const o of objects) {
-    const pod = podOf(o.object);
-    if (!pod) continue;
-    workloads.push({ obj: o.object, file: o.file, dir: o.dir, labels: (pod.metadata?.labels as Record<string, string>) ?? {}, strings: stringsOf(pod, configMaps, ns(o.object)) });
+  const report = (file: string, o: Obj, message: string, severity: Severity) => result.findings.push({ file, object: ref(o), message, severity });
+  const existing = new Set<string>();
+  /** Namespaces whose owners wrote NetworkPolicies (not cuirass's): their model stays. */
+  const owned = new Map<string, Obj[]>();
+  for (const { object: o } of objects) {
+    if (o.kind !== 'NetworkPolicy') continue;
+    existing.add(`${nsOf(o)}/${nameOf(o)}`);
+    if (at(o, ['metadata', 'labels', 'app.kubernetes.io/managed-by']) !== 'cuirass') owned.set(nsOf(o), [...(owned.get(nsOf(o)) ?? []), o]);
   }
+  const workloads = workloadsOf(objects);
   const byLabel = workloadsByLabel(workloads);
   const external = new Set<string>();
-  for (const o of objects) {
-    if (o.object.kind !== 'Ingress') continue;
-    const backends: unknown[] = [at(o.object, ['spec', 'defaultBackend', 'service', 'name'])];
-    for (const rule of (at(o.object, ['spec', 'rules']) as Obj[] | undefined) ?? [])
-      for (const path of (rule.http?.paths as Obj[] | undefined) ?? []) backends.push(path.backend?.service?.name);
-    for (const b of backends) if (typeof b === 'string') external.add(`${ns(o.object)}/${b}`);
+  for (const { object: o } of objects) {
+    if (o.kind !== 'Ingress') continue;
+    const backends: unknown[] = [at(o, ['spec', 'defaultBackend', 'service', 'name'])];
+    for (const rule of objs(at(o, ['spec', 'rules']))) for (const path of objs(at(rule, ['http', 'paths']))) backends.push(at(path, ['backend', 'service', 'name']));
+    for (const b of backends) if (typeof b === 'string') external.add(`${nsOf(o)}/${b}`);
   }
-  const emit = (dir: string, namespace: string, name: string, spec: Obj) => {
-    if (existing.has(`${namespace}/${name}`)) return;
+  const calls = apiServerCalls(objects);
+  const scrapers = scraperNamespaces(objects, workloads);
+  /** Adds a policy unless one of that name exists; false in a namespace left to its owners. */
+  const emit = (dir: string, namespace: string, name: string, spec: Obj): boolean => {
+    if (owned.has(namespace)) return false;
+    if (existing.has(`${namespace}/${name}`)) return true;
     existing.add(`${namespace}/${name}`);
     result.documents.push({ dir, object: policy(name, namespace, spec) });
+    return true;
   };
-  const namespaces = new Map<string, string>();
-  for (const w of workloads) if (!namespaces.has(ns(w.obj))) namespaces.set(ns(w.obj), w.dir);
-  for (const [namespace, dir] of namespaces) {
+  const namespaces = new Map<string, Workload>();
+  for (const w of workloads) if (!namespaces.has(w.namespace)) namespaces.set(w.namespace, w);
+  for (const w of workloads) {
+    const policies = owned.get(w.namespace);
+    if (policies && !policies.some((p) => selects(at(p, ['spec', 'podSelector']) ?? {}, w.labels))) {
+      report(w.file, w.obj, `${String(w.obj.kind)} "${w.name}": namespace "${w.namespace}" has NetworkPolicies of its own and none selects these pods, so they accept every connection; cuirass adds no default-deny there (the owners' model)`, 'medium');
+    }
+  }
+  for (const [namespace, first] of namespaces) {
+    if (SYSTEM_NAMESPACES.has(namespace)) {
+      report(first.file, first.obj, `namespace "${namespace}" runs the cluster's own pods (DNS, network plugin), which the input does not show: cuirass adds no default-deny there, only the allow policies of the Services the input defines`, 'low');
+      continue;
+    }
     const spec: Obj = { podSelector: {}, policyTypes: ctx.flags.egress ? ['Ingress', 'Egress'] : ['Ingress'] };
     if (ctx.flags.egress) {
       spec.egress = [
         {
-          to: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } }, podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } } }],
+          to: [{ namespaceSelector: namespaceNamed('kube-system'), podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } } }],
           ports: [{ port: 53, protocol: 'UDP' }, { port: 53, protocol: 'TCP' }],
         },
       ];
     }
-    emit(dir, namespace, DEFAULT_DENY, spec);
+    emit(first.dir, namespace, DEFAULT_DENY, spec);
   }
   for (const o of objects) {
     const svc = o.object;
     if (svc.kind !== 'Service' || svc.apiVersion !== 'v1') continue;
-    const selector = svc.spec?.selector as Record<string, string> | undefined;
-    const name = String(svc.metadata?.name ?? '');
-    const svcNs = ns(svc);
-    if (!selector || Object.keys(selector).length === 0 || !name) continue;
-    const ports = targetPorts(svc);
-    const candidates = name.includes('.') ? workloads : (byLabel.get(name) ?? NO_WORKLOADS);
-    const clients = candidates.filter((w) => w.strings.some((s) => names(s, name, svcNs, ns(w.obj))));
-    const exposed = svc.spec?.type === 'LoadBalancer' || svc.spec?.type === 'NodePort' || external.has(`${svcNs}/${name}`);
+    const selector = stableLabels(stringMap(at(svc, ['spec', 'selector'])));
+    const name = nameOf(svc);
+    const svcNs = nsOf(svc);
+    if (Object.keys(selector).length === 0 || !name) continue;
+    const servicePortList = servicePorts(svc);
+    const ports = servicePortList.map((p) => p.target);
+    const candidates = name.includes('.') ? workloads : (byLabel.get(name) ?? []);
+    const clients = candidates.filter((w) => w.strings.some((s) => names(s, name, svcNs, w.namespace)));
+    const type = at(svc, ['spec', 'type']);
+    const exposed = type === 'LoadBalancer' || type === 'NodePort' || external.has(`${svcNs}/${name}`);
     const rules: Obj[] = [];
-    if (exposed) rules.push(ports.length ? { ports } : {});
+    if (exposed) rules.push(portsOf(ports));
+    const called = calls.filter((c) => c.name === name && sameNamespace(c.namespace, svcNs));
+    if (called.length) {
+      const targets = called.map((c) => servicePortList.find((p) => p.port === c.port)?.target);
+      rules.push(portsOf(targets.some((t) => t === undefined) ? ports : (targets as PolicyPort[])));
+    }
     const from = clients
       .filter((w) => Object.keys(w.labels).length > 0)
-      .map((w) => ({
-        podSelector: { matchLabels: w.labels },
-        ...(ns(w.obj) !== svcNs ? { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': ns(w.obj) } } } : {}),
-      }));
+      .map((w) => ({ podSelector: matchLabels(stableLabels(w.labels)), ...peerNamespace(w.namespace, svcNs) }));
     const unique = [...new Map(from.map((f) => [JSON.stringify(f), f])).values()];
-    if (unique.length) rules.push({ from: unique, ...(ports.length ? { ports } : {}) });
+    if (unique.length) rules.push({ from: unique, ...portsOf(ports) });
     for (const w of clients.filter((c) => Object.keys(c.labels).length === 0)) {
-      result.findings.push({ file: w.file, object: ref(w.obj), message: `${w.obj.kind} "${w.obj.metadata?.name}" uses Service "${name}" but its pods have no labels to admit them by`, severity: 'medium' });
+      report(w.file, w.obj, `${String(w.obj.kind)} "${w.name}" uses Service "${name}" but its pods have no labels to admit them by`, 'medium');
+    }
+    const scrapes = serviceScrapes(svc, servicePortList, objects);
+    if (scrapes.length) {
+      const { rule, note } = scrapeRule(scrapes, scrapers, svcNs);
+      rules.push(rule);
+      if (note && !owned.has(svcNs)) report(o.file, svc, `Service "${name}" is ${note.message}`, note.severity);
     }
     if (rules.length === 0) {
-      result.findings.push({
-        file: o.file,
-        object: ref(svc),
-        message: `Service "${name}": nothing in the input references it, so the default-deny policy cuts it off; allow its clients explicitly`,
-        severity: 'medium',
-      });
+      report(o.file, svc, `Service "${name}": nothing in the input references it, so the default-deny policy cuts it off; allow its clients explicitly`, 'medium');
       continue;
     }
-    emit(o.dir, svcNs, `allow-to-${name}`, { podSelector: { matchLabels: selector }, policyTypes: ['Ingress'], ingress: rules });
+    emit(o.dir, svcNs, `allow-to-${name}`, { podSelector: matchLabels(selector), policyTypes: ['Ingress'], ingress: simplifyRules(rules) });
     if (ctx.flags.egress) {
-      for (const w of clients.filter((c) => Object.keys(c.labels).length > 0)) {
-        emit(w.dir, ns(w.obj), `allow-${w.obj.metadata?.name}-to-${name}`, {
-          podSelector: { matchLabels: w.labels },
+      for (const w of clients.filter((c) => Object.keys(c.labels).length > 0 && !SYSTEM_NAMESPACES.has(c.namespace))) {
+        emit(w.dir, w.namespace, `allow-${w.name}-to-${name}`, {
+          podSelector: matchLabels(stableLabels(w.labels)),
           policyTypes: ['Egress'],
-          egress: [
-            {
-              to: [{ podSelector: { matchLabels: selector }, ...(svcNs !== ns(w.obj) ? { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': svcNs } } } : {}) }],
-              ...(ports.length ? { ports } : {}),
-            },
-          ],
+          egress: [{ to: [{ podSelector: matchLabels(selector), ...peerNamespace(svcNs, w.namespace) }], ...portsOf(ports) }],
         });
       }
     }
   }
+  for (const w of workloads) {
+    const scrapes = podScrapes(w, objects);
+    if (scrapes.length === 0 || Object.keys(w.labels).length === 0) continue;
+    const { rule, note } = scrapeRule(scrapes, scrapers, w.namespace);
+    emit(w.dir, w.namespace, `allow-scrape-to-${w.name}`, { podSelector: matchLabels(stableLabels(w.labels)), policyTypes: ['Ingress'], ingress: [rule] });
+    if (note && !owned.has(w.namespace)) report(w.file, w.obj, `${String(w.obj.kind)} "${w.name}" is ${note.message}`, note.severity);
+  }
+  if (ctx.flags.egress) apiServerEgress(objects, workloads.filter((w) => !SYSTEM_NAMESPACES.has(w.namespace)), emit, report);
   return result;
 }

@@ -1,0 +1,254 @@
+import { describe, expect, it } from 'vitest';
+import { parseAllDocuments, stringify } from 'yaml';
+import { DEFAULT_SETTINGS } from '../src/settings.js';
+import type { ProjectResult } from '../src/types.js';
+import { kubernetesNetworkPolicies, networkView } from '../transforms/network-policies.js';
+
+/** Issue 14, Kubernetes NetworkPolicies: evidence before change, one case per decision. */
+
+type Obj = Record<string, any>;
+
+function run(text: string, egress = false): ProjectResult & { byName: Record<string, Obj> } {
+  const objects = parseAllDocuments(text).map((d) => ({ object: d.toJS() as Obj, file: 'app.yaml', dir: '' })).filter((o) => o.object);
+  const ctx = { level: 'restricted' as const, settings: DEFAULT_SETTINGS, flags: { egress } };
+  const result = kubernetesNetworkPolicies(objects, ctx);
+  // The run keeps only each object's view until this step: the same answer from views.
+  expect(kubernetesNetworkPolicies(objects.map((o) => ({ ...o, object: networkView(o.object) })), ctx)).toEqual(result);
+  const byName = Object.fromEntries(result.documents.map((d) => [`${d.object.metadata.namespace ?? ''}/${d.object.metadata.name}`, d.object as Obj]));
+  return { ...result, byName };
+}
+
+const deploy = (name: string, ns: string | undefined, labels: string, extra = '') => `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: ${name}${ns === undefined ? '' : `, namespace: ${ns}`}}
+spec:
+  template:
+    metadata: {labels: ${labels}}
+    spec:
+      ${extra || 'containers: [{name: c, image: x}]'}
+---
+`;
+const service = (name: string, ns: string | undefined, selector: string, ports: string, labels = '{}') => `apiVersion: v1
+kind: Service
+metadata: {name: ${name}${ns === undefined ? '' : `, namespace: ${ns}`}, labels: ${labels}}
+spec: {selector: ${selector}, ports: ${ports}}
+---
+`;
+
+const WEBHOOK = `${deploy('webhook', 'cert-manager', '{app: webhook}')}${service('cert-manager-webhook', 'cert-manager', '{app: webhook}', '[{name: https, port: 443, targetPort: 10250}, {name: metrics, port: 9402}]')}`;
+
+describe('Services the API server calls stay open to every source on the called port', () => {
+  const cases: Record<string, string> = {
+    ValidatingWebhookConfiguration: `apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingWebhookConfiguration
+metadata: {name: cm}
+webhooks:
+- name: w.example.io
+  failurePolicy: Fail
+  clientConfig: {service: {name: cert-manager-webhook, namespace: cert-manager, path: /validate}}
+`,
+    MutatingWebhookConfiguration: `apiVersion: admissionregistration.k8s.io/v1
+kind: MutatingWebhookConfiguration
+metadata: {name: cm}
+webhooks:
+- name: w.example.io
+  clientConfig: {service: {name: cert-manager-webhook, namespace: cert-manager, port: 443}}
+`,
+    APIService: `apiVersion: apiregistration.k8s.io/v1
+kind: APIService
+metadata: {name: v1.example.io}
+spec: {group: example.io, version: v1, service: {name: cert-manager-webhook, namespace: cert-manager, port: 443}}
+`,
+    'CRD conversion webhook': `apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: things.example.io}
+spec:
+  group: example.io
+  conversion:
+    strategy: Webhook
+    webhook: {conversionReviewVersions: [v1], clientConfig: {service: {name: cert-manager-webhook, namespace: cert-manager, path: /convert}}}
+`,
+    'v1beta1 CRD conversion webhook': `apiVersion: apiextensions.k8s.io/v1beta1
+kind: CustomResourceDefinition
+metadata: {name: things.example.io}
+spec:
+  group: example.io
+  conversion: {strategy: Webhook, webhookClientConfig: {service: {name: cert-manager-webhook, namespace: cert-manager}}}
+`,
+  };
+  for (const [name, caller] of Object.entries(cases)) {
+    it(`${name}: the webhook's target port admits all sources, and the Service is not "referenced by nothing"`, () => {
+      const r = run(WEBHOOK + caller);
+      expect(r.byName['cert-manager/allow-to-cert-manager-webhook'].spec).toEqual({
+        podSelector: { matchLabels: { app: 'webhook' } },
+        policyTypes: ['Ingress'],
+        ingress: [{ ports: [{ port: 10250 }] }],
+      });
+      expect(r.findings).toEqual([]);
+    });
+  }
+  it('a webhook on a port the Service lacks opens all its target ports; a webhook of another namespace opens nothing', () => {
+    const other = `apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingWebhookConfiguration
+metadata: {name: cm}
+webhooks:
+- {name: a.example.io, clientConfig: {service: {name: cert-manager-webhook, namespace: cert-manager, port: 8443}}}
+`;
+    expect(run(WEBHOOK + other).byName['cert-manager/allow-to-cert-manager-webhook'].spec.ingress).toEqual([{ ports: [{ port: 10250 }, { port: 9402 }] }]);
+    const elsewhere = other.replace('namespace: cert-manager', 'namespace: elsewhere');
+    expect(run(WEBHOOK + elsewhere).byName['cert-manager/allow-to-cert-manager-webhook']).toBeUndefined();
+  });
+});
+
+describe('Prometheus scrapes', () => {
+  const app = `${deploy('api', 'shop', '{app: api, app.kubernetes.io/version: "1.2.3", helm.sh/chart: api-1.2.3}', `containers: [{name: c, image: x, ports: [{name: metrics, containerPort: 9100}, {name: http, containerPort: 8080}]}]`)}`;
+  const annotated = app.replace('metadata: {labels: {app: api,', 'metadata: {annotations: {prometheus.io/scrape: "true", prometheus.io/port: "9100"}, labels: {app: api,');
+  const prometheus = `apiVersion: monitoring.coreos.com/v1
+kind: Prometheus
+metadata: {name: k8s, namespace: monitoring}
+spec: {serviceMonitorNamespaceSelector: {}}
+---
+`;
+  it('prometheus.io annotations on pods: the scrape port admits the namespace where Prometheus lives', () => {
+    const r = run(annotated + prometheus);
+    expect(r.byName['shop/allow-scrape-to-api'].spec).toEqual({
+      podSelector: { matchLabels: { app: 'api' } },
+      policyTypes: ['Ingress'],
+      ingress: [{ from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }], ports: [{ port: 9100 }] }],
+    });
+    expect(r.findings).toEqual([]);
+  });
+  it('a Prometheus server image in a workload marks its namespace as the scraper', () => {
+    const r = run(annotated + deploy('prometheus', 'observability', '{app: prometheus}', 'containers: [{name: p, image: quay.io/prometheus/prometheus:v2.54.1}]'));
+    expect(r.byName['shop/allow-scrape-to-api'].spec.ingress[0].from).toEqual([{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'observability' } } }]);
+  });
+  it('no Prometheus in the input: the scrape port opens to every namespace and the run says so', () => {
+    const r = run(annotated);
+    expect(r.byName['shop/allow-scrape-to-api'].spec.ingress).toEqual([{ from: [{ namespaceSelector: {} }], ports: [{ port: 9100 }] }]);
+    expect(r.findings.map((f) => [f.severity, f.message])).toEqual([
+      ['medium', expect.stringContaining('Deployment "api" is scraped for annotation prometheus.io/scrape, but the input shows no Prometheus')],
+    ]);
+  });
+  const svc = service('api', 'shop', '{app: api}', '[{name: http, port: 80, targetPort: http}, {name: metrics, port: 9100, targetPort: metrics}]', '{app: api}');
+  const monitor = (ns: string, endpoints: string) => `apiVersion: monitoring.coreos.com/v1
+kind: ServiceMonitor
+metadata: {name: api, namespace: ${ns}}
+spec:
+  selector: {matchExpressions: [{key: app, operator: In, values: [api]}]}
+  namespaceSelector: {matchNames: [shop]}
+  endpoints: ${endpoints}
+---
+`;
+  it('a ServiceMonitor: its endpoint port (a Service port name) admits the Prometheus namespace', () => {
+    const r = run(app + svc + monitor('monitoring', '[{port: metrics}]') + prometheus);
+    expect(r.byName['shop/allow-to-api'].spec.ingress).toEqual([
+      { from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }], ports: [{ port: 'metrics' }] },
+    ]);
+    expect(r.findings).toEqual([]);
+  });
+  it('a ServiceMonitor and no Prometheus: the monitor\'s own namespace is taken for the scraper, and reported', () => {
+    const r = run(app + svc + monitor('monitoring', '[{port: metrics}]'));
+    expect(r.byName['shop/allow-to-api'].spec.ingress[0].from).toEqual([{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }]);
+    expect(r.findings.map((f) => [f.severity, f.message])).toEqual([['low', expect.stringContaining('allowed from the monitor\'s namespace "monitoring"')]]);
+  });
+  it('a ServiceMonitor endpoint that names a port the Service lacks scrapes nothing there', () => {
+    const r = run(app + svc + monitor('monitoring', '[{port: web}]') + prometheus);
+    expect(r.byName['shop/allow-to-api']).toBeUndefined();
+    expect(r.findings.map((f) => f.message)).toEqual([expect.stringContaining('Service "api": nothing in the input references it')]);
+  });
+  it('a PodMonitor selects pods and admits the scraper on its named port', () => {
+    const pm = `apiVersion: monitoring.coreos.com/v1
+kind: PodMonitor
+metadata: {name: api, namespace: shop}
+spec: {selector: {matchLabels: {app: api}}, podMetricsEndpoints: [{port: metrics}]}
+---
+`;
+    const r = run(app + pm + prometheus);
+    expect(r.byName['shop/allow-scrape-to-api'].spec.ingress).toEqual([
+      { from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }], ports: [{ port: 'metrics' }] },
+    ]);
+  });
+});
+
+describe('a namespace with NetworkPolicies of its own keeps its owners\' model', () => {
+  const own = `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: api-ingress, namespace: shop}
+spec: {podSelector: {matchLabels: {app: api}}, ingress: [{from: [{podSelector: {matchLabels: {app: web}}}]}]}
+---
+`;
+  const text = own + deploy('api', 'shop', '{app: api}') + deploy('web', 'shop', '{app: web}', 'containers: [{name: c, image: x, env: [{name: API, value: "http://api"}]}]') +
+    service('api', 'shop', '{app: api}', '[{port: 80}]') + deploy('report', 'analytics', '{app: report}');
+  it('no default-deny and no allow policy there; pods no policy selects are reported; other namespaces as before', () => {
+    const r = run(text);
+    expect(Object.keys(r.byName)).toEqual(['analytics/cuirass-default-deny']);
+    expect(r.findings.map((f) => [f.object?.name, f.message])).toEqual([
+      ['web', expect.stringContaining('namespace "shop" has NetworkPolicies of its own and none selects these pods')],
+    ]);
+  });
+  it("cuirass's own policies from an earlier run are not an owners' model", () => {
+    const first = run(text.replace(own, ''));
+    const again = run(text.replace(own, '') + first.documents.map((d) => `${stringify(d.object)}---\n`).join(''));
+    expect(again.documents).toEqual([]);
+    expect(again.findings).toEqual(first.findings);
+  });
+});
+
+describe('objects without a namespace beside namespaced ones may be in any of them', () => {
+  it('a short name from an unnamespaced client reaches a namespaced Service, admitted from any namespace', () => {
+    const r = run(deploy('web', undefined, '{app: web}', 'containers: [{name: c, image: x, env: [{name: API, value: "api:80"}]}]') + service('api', 'shop', '{app: api}', '[{port: 80}]') + deploy('api', 'shop', '{app: api}'));
+    expect(r.byName['shop/allow-to-api'].spec.ingress).toEqual([{ from: [{ podSelector: { matchLabels: { app: 'web' } }, namespaceSelector: {} }], ports: [{ port: 80 }] }]);
+  });
+  it('a namespaced client of an unnamespaced Service is admitted by its own namespace', () => {
+    const r = run(deploy('web', 'shop', '{app: web}', 'containers: [{name: c, image: x, env: [{name: API, value: "api:80"}]}]') + service('api', undefined, '{app: api}', '[{port: 80}]') + deploy('api', undefined, '{app: api}'));
+    expect(r.byName['/allow-to-api'].spec.ingress).toEqual([
+      { from: [{ podSelector: { matchLabels: { app: 'web' } }, namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'shop' } } }], ports: [{ port: 80 }] },
+    ]);
+  });
+});
+
+describe('--egress and the API server', () => {
+  const text = deploy('operator', 'ops', '{app: operator}', 'serviceAccountName: operator\n      containers: [{name: c, image: x}]') +
+    deploy('plain', 'ops', '{app: plain}') +
+    deploy('quiet', 'ops', '{app: quiet}', 'serviceAccountName: quiet\n      containers: [{name: c, image: x}]') +
+    deploy('off', 'ops', '{app: off}', 'serviceAccountName: operator\n      automountServiceAccountToken: false\n      containers: [{name: c, image: x}]') +
+    'apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: quiet, namespace: ops}\nautomountServiceAccountToken: false\n';
+  it('pods with a service account token reach TCP 443 and 6443; the others do not; one finding says so', () => {
+    const r = run(text, true);
+    expect(Object.keys(r.byName).filter((n) => n.endsWith('-to-apiserver'))).toEqual(['ops/allow-operator-to-apiserver']);
+    expect(r.byName['ops/allow-operator-to-apiserver'].spec).toEqual({
+      podSelector: { matchLabels: { app: 'operator' } },
+      policyTypes: ['Egress'],
+      egress: [{ ports: [{ port: 443, protocol: 'TCP' }, { port: 6443, protocol: 'TCP' }] }],
+    });
+    expect(r.findings.map((f) => [f.severity, f.message])).toEqual([['low', expect.stringContaining('--egress: 1 workload ("operator") use a service account token')]]);
+  });
+  it('without --egress nothing about the API server', () => {
+    expect(Object.keys(run(text).byName).filter((n) => n.endsWith('-to-apiserver'))).toEqual([]);
+  });
+});
+
+describe('generated policies are plain, stable YAML', () => {
+  const text = deploy('web', 'shop', '{app: web, app.kubernetes.io/version: "2.0", helm.sh/chart: web-2.0, chart: web-2.0, version: v2, pod-template-hash: abc}', 'containers: [{name: c, image: x, env: [{name: API, value: "api"}]}]') +
+    deploy('api', 'shop', '{app: api}') + service('api', 'shop', '{app: api, app.kubernetes.io/version: "2.0"}', '[{name: http, port: 80, targetPort: 8080}, {name: alt, port: 8080, targetPort: 8080}]');
+  it('no anchors or aliases, no duplicate ports, selectors without version or chart labels', () => {
+    for (const egress of [false, true]) {
+      const r = run(text, egress);
+      for (const d of r.documents) expect(stringify(d.object)).not.toMatch(/[&*]a\d/);
+      expect(r.byName['shop/allow-to-api'].spec).toEqual({
+        podSelector: { matchLabels: { app: 'api' } },
+        policyTypes: ['Ingress'],
+        ingress: [{ from: [{ podSelector: { matchLabels: { app: 'web' } } }], ports: [{ port: 8080 }] }],
+      });
+    }
+  });
+});
+
+describe('system namespaces', () => {
+  it('kube-system gets the allow policies of its Services but no default-deny (DNS and the network plugin live there)', () => {
+    const r = run(deploy('metrics-server', 'kube-system', '{app: ms}') + service('metrics-server', 'kube-system', '{app: ms}', '[{port: 443, targetPort: 10250}]') +
+      'apiVersion: apiregistration.k8s.io/v1\nkind: APIService\nmetadata: {name: v1beta1.metrics.k8s.io}\nspec: {service: {name: metrics-server, namespace: kube-system}}\n', true);
+    expect(Object.keys(r.byName)).toEqual(['kube-system/allow-to-metrics-server']);
+    expect(r.findings.map((f) => f.message)).toEqual([expect.stringContaining('namespace "kube-system" runs the cluster\'s own pods')]);
+  });
+});
