@@ -47,6 +47,19 @@ function composeService(svc: ComposeService, ctx: TransformContext): void {
   const envFile = `secrets/${stem}.env`;
   const envNode = pairOf(svc.node, 'environment')?.value as YAMLMap | undefined;
   const entries = composeEnv(svc);
+  // When every entry of the service's own environment leaves it, the key goes too (not `[]`).
+  const fileEnvOf = (name: string) => svc.profile?.profile.fileEnv.includes(name) ?? false;
+  const leaving = entries.filter((e) => {
+    const kind = credentialKind(e.name, e.raw, ctx.settings.secretPatterns);
+    return kind && !e.shared && (e.shadowed || (kind === 'name' && !fileEnvOf(e.name) && !e.overrides));
+  });
+  const ownItems = isSeq(envNode) || isMap(envNode) ? (envNode.items as unknown[]) : [];
+  const emptied = ownItems.length > 0 && ownItems.every((n) => leaving.some((e) => e.item === n || e.pair === n));
+  const removeEntry = (f: Fix, e: ComposeEnv) => {
+    if (emptied) f.remove(svc.node, 'environment');
+    else if (e.item && isSeq(envNode)) f.removeItem(envNode, e.item);
+    else if (e.pair && isMap(envNode)) f.remove(envNode, e.name);
+  };
   for (const e of entries) {
     const kind = credentialKind(e.name, e.raw, ctx.settings.secretPatterns);
     if (!kind) continue;
@@ -66,11 +79,11 @@ function composeService(svc: ComposeService, ctx: TransformContext): void {
         message: `service "${svc.name}" has a literal ${e.name} that a later entry of the list overrides; the entry is removed (its value is not in effect) and the later one moves`,
         severity: 'high',
         secrets: spellings(value, e.raw),
-        fix: (f) => f.removeItem(envNode, e.item!),
+        fix: (f) => removeEntry(f, e),
       });
       continue;
     }
-    const fileEnv = svc.profile?.profile.fileEnv.includes(e.name) ?? false;
+    const fileEnv = fileEnvOf(e.name);
     const secret = secretName(stem, e.name);
     let why = '';
     // An own value that overrides a merged one is replaced where it stands: removing it (for
@@ -112,8 +125,7 @@ function composeService(svc: ComposeService, ctx: TransformContext): void {
           }
         } else {
           f.writeFile({ path: envFile, content: `${envFileLine(e.name, value)}\n`, mode: 0o600, dirMode: 0o700, merge: 'env', secret: true });
-          if (e.item && isSeq(envNode)) f.removeItem(envNode, e.item);
-          else if (e.pair && isMap(envNode)) f.remove(envNode, e.name);
+          removeEntry(f, e);
           const files = listOf(svc.effective.env_file).map((x) => (typeof x === 'object' && x ? String((x as { path?: unknown }).path) : String(x)));
           if (!files.some((x) => x.replace(/^\.\//, '') === envFile)) appendForService(f, svc, 'env_file', envFile);
         }

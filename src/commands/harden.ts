@@ -11,10 +11,11 @@ import { removeStaleTemps, writeAtomic } from '../write.js';
 import { decodeUtf8, readGenerated, UnsafeFileError } from '../safe-fs.js';
 import { withSafetyRules } from '../ignore-rules.js';
 import { expectInput, releaseVerifier } from '../verify.js';
-import { generatedProblem, REDACTED, redact, sideFileContent, sidecarContent, withDocs, writeGenerated } from '../emit.js';
+import { generatedProblem, REDACTED, redact, sidecarContent, withDocs, writeGenerated } from '../emit.js';
 import { POLICY_FILE, runProject } from '../project.js';
 import { displayPath } from '../load.js';
 import type { GeneratedDoc } from '../engine/index.js';
+import { GeneratedFiles } from '../report/generated.js';
 
 /** Reads all of stdin as UTF-8 (bytes that are not UTF-8 are refused with their position). */
 async function readStdin(): Promise<string> {
@@ -84,23 +85,17 @@ async function loadDiff(): Promise<void> {
   unifiedDiff ??= (await import('../report/diff.js')).unifiedDiff;
 }
 
-/** Diffs of one outcome: the file itself, then every file it creates, secrets redacted (after `loadDiff`). */
-function diffsOf(o: Outcome, file: InputFile | undefined, color: boolean): string {
-  let out = o.status === 'changed' ? unifiedDiff(o.display, redact(o.input, o.secrets), redact(o.output, o.secrets), color) : '';
-  const folder = file ? dirname(file.path) : undefined;
-  const shown = (rel: string) => (o.display.includes('/') ? `${o.display.slice(0, o.display.lastIndexOf('/') + 1)}${rel}` : rel);
-  for (const side of o.files) {
-    // Checked by generatedProblem before: no symlink, FIFO or device is read here.
-    const before = folder ? (readGenerated(folder, side.path) ?? '') : '';
-    const after = folder ? sideFileContent(folder, side) : side.content;
-    const masked = (t: string) => (side.secret ? maskSecretFile(t, side.merge) : t);
-    out += unifiedDiff(shown(side.path), masked(before), masked(after), color);
-  }
-  const sidecars = new Set(o.documents.map((d) => d.file));
-  for (const name of sidecars) {
-    const group = o.documents.filter((d) => d.file === name);
-    const before = folder ? (readGenerated(folder, name) ?? '') : '';
-    out += unifiedDiff(shown(name), redact(before, o.secrets), redact(sidecarContent(before || undefined, group), o.secrets), color);
+/** The diff of one input (secrets redacted), after `loadDiff`. */
+function diffOf(o: Outcome, color: boolean): string {
+  return o.status === 'changed' ? unifiedDiff(o.display, redact(o.input, o.secrets), redact(o.output, o.secrets), color) : '';
+}
+
+/** One diff per generated file, secret values hidden (after `loadDiff`); `secrets` are the run's. */
+function generatedDiffs(files: GeneratedFiles, secrets: readonly string[], color: boolean): string {
+  let out = '';
+  for (const f of files.changed()) {
+    const masked = (t: string) => (f.merge ? (f.secret ? maskSecretFile(t, f.merge) : t) : redact(t, secrets));
+    out += unifiedDiff(f.display, masked(f.before ?? ''), masked(f.after), color, f.before === undefined);
   }
   return out;
 }
@@ -184,12 +179,14 @@ export async function runHarden(paths: string[], opts: CliOptions, version = '0.
     const project = runProject([{ o: outcome, dir: '' }], options);
     outcome.documents = [...outcome.documents, ...(project.documents.get('') ?? [])];
     outcome.remaining = [...outcome.remaining, ...(project.findings.get(outcome.display) ?? [])];
+    const created = new GeneratedFiles();
+    created.add(outcome, undefined);
     if (opts.format === 'diff') {
       await loadDiff();
-      process.stdout.write(diffsOf(outcome, undefined, color));
+      process.stdout.write(diffOf(outcome, color) + generatedDiffs(created, outcome.secrets, color));
     } else if (opts.format && opts.format !== 'yaml') process.stdout.write(await machineReport(opts.format, [outcome], [], options, version, () => (unpatched = true)));
     else printStream(outcome.output, outcome.documents);
-    if (!opts.quiet) err(summarize([outcome], { wrote: false }));
+    if (!opts.quiet) err(summarize([outcome], { wrote: false, generated: created.changed().length }));
     if (unpatched) return 2;
     return opts.check && (outcome.status === 'changed' || outcome.documents.length > 0) ? 1 : 0;
   }
@@ -223,6 +220,7 @@ export async function runHarden(paths: string[], opts: CliOptions, version = '0.
   for (const e of found.errors) err(`cuirass: ${e.display}: ${e.message}\n`);
   if (!opts.quiet) for (const n of found.notices) err(`cuirass: ${n.display}: ${n.message}\n`);
   const files = found.files;
+  const created = new GeneratedFiles();
   const progress = process.stderr.isTTY && files.length > 50 && !opts.quiet;
   files.forEach((file: InputFile, i: number) => {
     if (progress) err(`\r[${i + 1}/${files.length}] ${file.display}`.slice(0, 100).padEnd(100));
@@ -251,6 +249,7 @@ export async function runHarden(paths: string[], opts: CliOptions, version = '0.
     if (o.status === 'skipped' && !opts.quiet && !opts.allowNoManifests && (file.explicit || o.message === TEMPLATE_SKIPPED)) err(`cuirass: ${file.display}: ${o.message}\n`);
     if (o.status !== 'skipped' && !opts.quiet) for (const t of o.templates ?? []) err(`cuirass: ${templateNotice(file.display, t)}\n`);
     if (o.status !== 'changed' && o.status !== 'unchanged') return;
+    created.add(o, dirname(file.path));
     try {
       // Generated files first: a value moved out of a manifest is on disk before it leaves it.
       if (opts.write) {
@@ -311,10 +310,11 @@ export async function runHarden(paths: string[], opts: CliOptions, version = '0.
   const format = opts.format ?? (opts.write || opts.out ? undefined : 'diff');
   if (format === 'diff') {
     await loadDiff();
-    for (const { o, file } of outcomes) if (o.status !== 'error') process.stdout.write(diffsOf(o, file, color));
+    for (const { o } of outcomes) if (o.status !== 'error') process.stdout.write(diffOf(o, color));
+    process.stdout.write(generatedDiffs(created, [...new Set(outcomes.flatMap(({ o }) => o.secrets))], color));
     for (const g of generated) {
       const path = join(g.dir, POLICY_FILE);
-      process.stdout.write(unifiedDiff(displayPath(path), g.before ?? '', sidecarContent(g.before, g.docs), color));
+      process.stdout.write(unifiedDiff(displayPath(path), g.before ?? '', sidecarContent(g.before, g.docs), color, g.before === undefined));
     }
   } else if (format === 'yaml') {
     let first = true;
@@ -336,7 +336,7 @@ export async function runHarden(paths: string[], opts: CliOptions, version = '0.
   for (const e of options.exemptions ?? []) {
     if (!e.used) err(`cuirass: ${e.source}: exemption of ${e.skip.join(', ')} exempts nothing (${e.reason})\n`);
   }
-  if (!opts.quiet) err(summarize(all, { wrote: Boolean(opts.write), notices: found.notices.length, otherFiles: found.otherFiles }));
+  if (!opts.quiet) err(summarize(all, { wrote: Boolean(opts.write), notices: found.notices.length, otherFiles: found.otherFiles, generated: created.changed().length + generated.length }));
   if (failed) return 2;
   if (opts.check && (generated.length > 0 || all.some((o) => o.status === 'changed' || o.files.length > 0 || o.documents.length > 0))) return 1;
   return 0;

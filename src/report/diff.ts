@@ -7,12 +7,14 @@ function painter(color: boolean) {
 }
 
 /**
- * A unified diff of one file with 3 lines of context and the display path in both headers.
+ * A unified diff of one file with 3 lines of context and the display path in both headers
+ * (`/dev/null` before a file the run creates).
  * Secret values never reach it: callers diff texts that no longer hold them.
  */
-export function unifiedDiff(display: string, before: string, after: string, color: boolean): string {
-  if (before === after) return '';
-  const patch = createTwoFilesPatch(display, display, before, after, undefined, undefined, { context: 3 });
+export function unifiedDiff(display: string, before: string, after: string, color: boolean, created = false): string {
+  if (before === after && !created) return '';
+  // A new file is diffed from /dev/null, so `git apply` and `patch` create it.
+  const patch = createTwoFilesPatch(created ? '/dev/null' : display, display, before, after, undefined, undefined, { context: 3 });
   const lines = patch.split('\n');
   // createTwoFilesPatch starts with an "Index:"/"====" preamble; keep from the first header.
   const start = lines.findIndex((l) => l.startsWith('--- '));

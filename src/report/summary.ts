@@ -7,11 +7,12 @@ export function formatError(o: Outcome): string {
 }
 
 /** The stderr summary: counts, then every finding left unfixed with its position. */
-export function summarize(outcomes: readonly Outcome[], info: { wrote: boolean; notices?: number; otherFiles?: number }): string {
+export function summarize(outcomes: readonly Outcome[], info: { wrote: boolean; notices?: number; otherFiles?: number; generated?: number }): string {
   const manifests = outcomes.filter((o) => o.status === 'changed' || o.status === 'unchanged');
   const changed = manifests.filter((o) => o.status === 'changed');
   const changes = manifests.flatMap((o) => o.changes);
-  const generated = manifests.reduce((n, o) => n + o.files.length + new Set(o.documents.map((d) => d.file)).size, 0);
+  // Files several inputs add to (one .gitignore for a folder) count once: the caller knows them.
+  const generated = info.generated ?? manifests.reduce((n, o) => n + o.files.length + new Set(o.documents.map((d) => d.file)).size, 0);
   const bc = changes.filter((c) => c.behaviorChanging).length;
   const remaining = manifests.flatMap((o) => o.remaining.map((f) => ({ o, f })));
   const errors = outcomes.filter((o) => o.status === 'error').length;
