@@ -183,7 +183,7 @@ spec: {podSelector: {matchLabels: {app: api}}, ingress: [{from: [{podSelector: {
     const r = run(text);
     expect(Object.keys(r.byName)).toEqual(['analytics/cuirass-default-deny']);
     expect(r.findings.map((f) => [f.object?.name, f.message])).toEqual([
-      ['web', expect.stringContaining('namespace "shop" has NetworkPolicies of its own and none selects these pods')],
+      ['web', 'namespace "shop" has NetworkPolicies of its own, so cuirass adds no default-deny there (the owners\' model); none of them selects the pods of Deployment "web", which accept every connection'],
     ]);
   });
   it("cuirass's own policies from an earlier run are not an owners' model", () => {
@@ -212,7 +212,8 @@ describe('--egress and the API server', () => {
     deploy('plain', 'ops', '{app: plain}') +
     deploy('quiet', 'ops', '{app: quiet}', 'serviceAccountName: quiet\n      containers: [{name: c, image: x}]') +
     deploy('off', 'ops', '{app: off}', 'serviceAccountName: operator\n      automountServiceAccountToken: false\n      containers: [{name: c, image: x}]') +
-    'apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: quiet, namespace: ops}\nautomountServiceAccountToken: false\n';
+    deploy('no', 'ops', '{app: no}', 'serviceAccountName: operator\n      automountServiceAccountToken: no\n      containers: [{name: c, image: x}]') +
+    'apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: quiet, namespace: ops}\nautomountServiceAccountToken: off\n';
   it('pods with a service account token reach TCP 443 and 6443; the others do not; one finding says so', () => {
     const r = run(text, true);
     expect(Object.keys(r.byName).filter((n) => n.endsWith('-to-apiserver'))).toEqual(['ops/allow-operator-to-apiserver']);

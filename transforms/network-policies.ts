@@ -22,6 +22,12 @@ function ref(o: Obj): ObjectRef {
   return { kind: String(o.kind), name: str(at(o, ['metadata', 'name'])), namespace: str(at(o, ['metadata', 'namespace'])) };
 }
 
+/** `kind "name"` of the first workloads, and how many more. */
+function listed(workloads: readonly Workload[]): string {
+  const shown = workloads.slice(0, 3).map((w) => `${String(w.obj.kind)} "${w.name}"`).join(', ');
+  return workloads.length > 3 ? `${shown} and ${workloads.length - 3} more` : shown;
+}
+
 /** A namespaceSelector for a peer in `peerNs` seen from a policy in `policyNs` (none when the same). */
 function peerNamespace(peerNs: string, policyNs: string): Obj {
   if (peerNs === policyNs) return {};
@@ -119,11 +125,11 @@ export function kubernetesNetworkPolicies(input: readonly ProjectObject[], ctx: 
   };
   const namespaces = new Map<string, Workload>();
   for (const w of workloads) if (!namespaces.has(w.namespace)) namespaces.set(w.namespace, w);
-  for (const w of workloads) {
-    const policies = owned.get(w.namespace);
-    if (policies && !policies.some((p) => selects(at(p, ['spec', 'podSelector']) ?? {}, w.labels))) {
-      report(w.file, w.obj, `${String(w.obj.kind)} "${w.name}": namespace "${w.namespace}" has NetworkPolicies of its own and none selects these pods, so they accept every connection; cuirass adds no default-deny there (the owners' model)`, 'medium');
-    }
+  for (const [namespace, policies] of owned) {
+    const open = workloads.filter((w) => w.namespace === namespace && !policies.some((p) => selects(at(p, ['spec', 'podSelector']) ?? {}, w.labels)));
+    if (open.length === 0) continue;
+    const where = namespace ? `namespace "${namespace}"` : 'the namespace of the objects without one';
+    report(open[0].file, open[0].obj, `${where} has NetworkPolicies of its own, so cuirass adds no default-deny there (the owners' model); none of them selects the pods of ${listed(open)}, which accept every connection`, 'medium');
   }
   for (const [namespace, first] of namespaces) {
     if (SYSTEM_NAMESPACES.has(namespace)) {

@@ -140,10 +140,10 @@ export default {
   title: 'Segment networks along dependencies',
   why: 'On one flat network every compromised service can reach every other; segmenting along real dependencies limits the blast radius.',
   changes: {
-    kubernetes: 'per namespace a default-deny ingress NetworkPolicy, plus allow policies derived from Services and the workloads whose env, args or ConfigMaps name them; --egress adds default-deny egress with DNS allowed; Services nothing references are reported',
+    kubernetes: 'per namespace a default-deny ingress NetworkPolicy, plus allow policies derived from Services and the workloads whose env, args or ConfigMaps name them; Services the API server calls (admission webhooks, APIService, CRD conversion) and exposed ones (LoadBalancer, NodePort, Ingress backends) stay open on their ports; Prometheus scrapes (ServiceMonitor, PodMonitor, prometheus.io annotations) are admitted from the Prometheus namespace; namespaces with NetworkPolicies of their own and kube-system get no default-deny; --egress adds default-deny egress with DNS allowed and TCP 443/6443 for pods with a service account token; Services nothing references are reported',
     compose: 'one internal network per dependency (depends_on, links, host names in env and commands), a private network for services that publish ports or need egress; files that assign networks themselves are only reported',
   },
-  breaks: 'Connections between services that the file does not reveal (no depends_on, links or host name in the configuration) stop working; add depends_on or a shared network.',
+  breaks: 'Connections between services that the file does not reveal (no depends_on, links or host name in the configuration) stop working; add depends_on or a shared network. Kubernetes: clients the input does not show (other releases, operator-created pods, monitoring that is neither a Prometheus nor a ServiceMonitor/PodMonitor of the input) are cut off by the default-deny; a scrape whose Prometheus the input does not show is opened to every namespace (reported).',
   severity: 'medium',
   composeFile,
   project: kubernetesNetworkPolicies,

@@ -1,6 +1,6 @@
 import type { ProjectObject, Severity } from '../../src/types.js';
 import type { Obj, PolicyPort } from './read.js';
-import { nameOf, nsOf } from './read.js';
+import { kubernetesBoolean, nameOf, nsOf } from './read.js';
 import { matchLabels, stableLabels } from './selectors.js';
 import type { Workload } from './workloads.js';
 
@@ -26,7 +26,7 @@ export function apiServerEgress(
   report: (file: string, o: Obj, message: string, severity: Severity) => void,
 ): void {
   const noToken = new Set<string>();
-  for (const { object: o } of objects) if (o.kind === 'ServiceAccount' && o.automountServiceAccountToken === false) noToken.add(`${nsOf(o)}/${nameOf(o)}`);
+  for (const { object: o } of objects) if (o.kind === 'ServiceAccount' && kubernetesBoolean(o.automountServiceAccountToken) === false) noToken.add(`${nsOf(o)}/${nameOf(o)}`);
   const allowed: Workload[] = [];
   for (const w of workloads) {
     if (!usesToken(w, noToken) || Object.keys(w.labels).length === 0) continue;

@@ -1,6 +1,6 @@
 import type { ProjectObject } from '../../src/types.js';
 import type { Obj } from './read.js';
-import { at, containersOf, isObj, nameOf, nsOf, objs, podOf, scalars, str, stringMap } from './read.js';
+import { at, containersOf, isObj, kubernetesBoolean, nameOf, nsOf, objs, podOf, scalars, str, stringMap } from './read.js';
 
 /** A workload as the network step sees it. */
 export interface Workload {
@@ -73,7 +73,7 @@ export function workloadsOf(objects: readonly ProjectObject[]): Workload[] {
     for (const c of containersOf(spec)) {
       for (const p of objs(c.ports)) if (typeof p.containerPort === 'number') ports.push({ name: str(p.name), port: p.containerPort });
     }
-    const automount = at(spec, ['automountServiceAccountToken']);
+    const automount = kubernetesBoolean(at(spec, ['automountServiceAccountToken']));
     out.push({
       obj,
       file: o.file,
@@ -86,7 +86,7 @@ export function workloadsOf(objects: readonly ProjectObject[]): Workload[] {
       ports,
       images: containersOf(spec).map((c) => str(c.image) ?? ''),
       serviceAccount: str(at(spec, ['serviceAccountName'])) ?? str(at(spec, ['serviceAccount'])) ?? '',
-      ...(typeof automount === 'boolean' ? { automount } : {}),
+      ...(automount !== undefined ? { automount } : {}),
       projectedToken: objs(at(spec, ['volumes'])).some((v) => objs(at(v, ['projected', 'sources'])).some((s) => s.serviceAccountToken !== undefined)),
     });
   }
