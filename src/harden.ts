@@ -9,7 +9,8 @@ import type { Position } from './object-positions.js';
 import { isKubernetesDoc, listItems, objectsOf, podTemplateOf } from './kubernetes/model.js';
 import type { K8sObject } from './kubernetes/model.js';
 import { isComposeDoc, servicesOf } from './compose/model.js';
-import { composeExemptions, exemptionFor, kubernetesExemptions } from './exemptions.js';
+import { composeExemptions, exemptionFor, fileExemptions, kubernetesExemptions } from './exemptions.js';
+import { daemonConfigOf, isDaemonFile } from './daemon/model.js';
 import type { ActiveExemption, InvalidExemption } from './exemptions.js';
 import type { ConfigExemption } from './config.js';
 import type { Flags, Level, Settings } from './settings.js';
@@ -49,6 +50,8 @@ export interface HardenResult {
   kubernetes: boolean;
   /** The text is a Compose file. */
   compose: boolean;
+  /** The text is a Docker daemon configuration (`daemon.json`). */
+  daemon?: boolean;
   /** Files to create next to the input (secret files, env files, .gitignore lines). */
   files: SideFile[];
   /** Documents to append to the stream or write to sidecar files. */
@@ -81,6 +84,8 @@ const MAX_PASSES = 6;
  */
 export function hardenText(input: string, options: HardenOptions, textInfo: TextInfo | boolean = {}): HardenResult {
   const info: TextInfo = typeof textInfo === 'boolean' ? { json: textInfo } : textInfo;
+  // A daemon.json is one small JSON object: the passes over the whole text.
+  if (info.file && isDaemonFile(info.file)) return hardenWhole(input, options, info);
   return hardenStream(input, options, info) ?? hardenWhole(input, options, info);
 }
 
@@ -127,6 +132,7 @@ function hardenWhole(input: string, options: HardenOptions, info: TextInfo): Har
         errors: [],
         kubernetes,
         compose,
+        daemon: isDaemonFile(info.file ?? '') && src.docs.some((d) => daemonConfigOf(d) !== undefined),
         files: mergeFiles(applied.flatMap((f) => f.files)),
         documents: mergeDocs(applied.flatMap((f) => f.documents)),
         secrets: [...secrets].filter(Boolean).sort((a, b) => b.length - a.length),
@@ -794,6 +800,14 @@ function identity(f: Finding): string {
 export function planFindings(src: ParsedSource, options: HardenOptions, file = ''): Finding[] {
   const findings: Finding[] = [];
   for (const doc of src.docs) {
+    const daemon = isDaemonFile(file) ? daemonConfigOf(doc) : undefined;
+    if (daemon) {
+      const active = fileExemptions(options.exemptions ?? [], file);
+      const ref = { kind: 'daemon.json' };
+      const from = findings.length;
+      for (const t of options.transforms) if (t.daemon) t.daemon(daemon, contextFor(src, options, t, ref, daemon.node, findings, file, active, from));
+      continue;
+    }
     if (isComposeDoc(doc) && !isKubernetesDoc(doc)) {
       const services = servicesOf(doc, file);
       for (const transform of options.transforms) {

@@ -43,7 +43,7 @@ export interface Outcome {
   /** Secret values to redact from anything printed. */
   secrets: string[];
   /** What the text holds. */
-  kind?: 'kubernetes' | 'compose';
+  kind?: 'kubernetes' | 'compose' | 'daemon' | 'dockerfile';
   /** Findings suppressed by exemptions. */
   suppressed: Finding[];
   /** Documents left as they are because they are templates (the others are hardened). */
@@ -112,7 +112,7 @@ function hardenOne(display: string, text: string, options: RunOptions, folder?: 
   if (result.failure) {
     return { ...base, status: 'error', line: 1, col: 1, message: `left untouched: ${result.failure}`, manifest: true };
   }
-  if (!result.kubernetes && !result.compose) {
+  if (!result.kubernetes && !result.compose && !result.daemon) {
     return { ...base, status: 'skipped', message: 'skipped: no Kubernetes objects or Compose services' };
   }
   return {
@@ -125,7 +125,7 @@ function hardenOne(display: string, text: string, options: RunOptions, folder?: 
     files: result.files,
     documents: result.documents,
     secrets: result.secrets,
-    kind: result.kubernetes ? 'kubernetes' : 'compose',
+    kind: result.kubernetes ? 'kubernetes' : result.daemon ? 'daemon' : 'compose',
     suppressed: result.suppressed,
   };
 }

@@ -138,7 +138,7 @@ describe('transform registry', () => {
       expect(t.owasp.trim(), t.id).not.toBe('');
       expect(t.title.trim(), t.id).not.toBe('');
       expect(t.breaks.trim(), t.id).not.toBe('');
-      expect(typeof t.pod === 'function' || typeof t.object === 'function' || typeof t.service === 'function' || typeof t.composeFile === 'function' || typeof t.project === 'function', t.id).toBe(true);
+      expect(typeof t.pod === 'function' || typeof t.object === 'function' || typeof t.service === 'function' || typeof t.composeFile === 'function' || typeof t.project === 'function' || typeof t.daemon === 'function' || typeof t.dockerfile === 'function', t.id).toBe(true);
     }
   });
 

@@ -70,7 +70,7 @@ export function optionsFrom(paths: string[], opts: CliOptions): RunOptions {
   return {
     level: opts.level ?? config.level ?? 'restricted',
     settings: config.settings,
-    flags: { fixDockerSocket: Boolean(opts.fixDockerSocket), egress: Boolean(opts.egress) },
+    flags: { fixDockerSocket: Boolean(opts.fixDockerSocket), egress: Boolean(opts.egress), fixUsernsRemap: Boolean(opts.fixUsernsRemap) },
     transforms,
     exemptions: config.exemptions,
   };

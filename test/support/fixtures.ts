@@ -97,9 +97,11 @@ export function optionsFor(fixture: Pick<Fixture, 'transform' | 'scenario'>): Ha
 
 /**
  * File name a fixture is hardened as: Compose scenarios (`compose…`) as `compose.yaml`
- * (`compose.override.yaml` when the name says override), the others as `<scenario>.<ext>`.
+ * (`compose.override.yaml` when the name says override), daemon scenarios (`daemon…`) as
+ * `daemon.json`, the others as `<scenario>.<ext>`.
  */
 export function fileNameOf(fixture: Pick<Fixture, 'scenario' | 'ext'>): string {
+  if (/^(baseline-)?daemon/.test(fixture.scenario)) return 'daemon.json';
   if (!/^compose/.test(fixture.scenario)) return `${fixture.scenario}.${fixture.ext}`;
   return fixture.scenario.includes('override') ? 'compose.override.yaml' : 'compose.yaml';
 }
