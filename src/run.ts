@@ -7,6 +7,8 @@ import type { Finding, Transform } from './types.js';
 import type { ConfigExemption } from './config.js';
 import type { GeneratedDoc, SideFile } from './engine/index.js';
 import { TRANSFORMS } from '../transforms/index.js';
+import { hardenDockerfile, isDockerfileName } from './dockerfile/harden.js';
+import { readInTree } from './dockerfile/read.js';
 
 /** A wrong command line: the CLI prints it and exits 2. */
 export class UsageError extends Error {}
@@ -74,6 +76,10 @@ export function splitIds(values: readonly string[] | undefined): string[] {
  */
 export function processText(display: string, text: string, options: RunOptions, folder?: string | boolean): Outcome {
   const base = { display, input: text, output: text, changes: [], remaining: [], manifest: false, files: [], documents: [], secrets: [], suppressed: [] };
+  if (isDockerfileName(display)) {
+    const peek = typeof folder === 'string' ? (path: string) => { const r = readInTree(folder, path, 512); return 'bytes' in r ? r.bytes : undefined; } : undefined;
+    return hardenDockerfile(display, text, options, peek);
+  }
   const templates = templatedDocuments(text);
   const masking = templates.length ? maskTemplates(text, templates) : undefined;
   const outcome = hardenOne(display, masking?.masked ?? text, options, folder);

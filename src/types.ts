@@ -170,6 +170,8 @@ export interface DockerfileReport {
   behaviorChanging?: boolean;
   /** The fix; omit for report-only findings. */
   edits?: TextEdit[];
+  /** Why there is no fix, when one was considered and refused. */
+  refusal?: string;
 }
 
 /** What a transform's `dockerfile` hook receives besides the file. */
@@ -179,5 +181,7 @@ export interface DockerfileContext {
   flags: Flags;
   /** Display path of the Dockerfile. */
   file: string;
+  /** The first bytes of a file of the build context (the Dockerfile's folder), when it is there. */
+  peek(path: string): Buffer | undefined;
   report(report: DockerfileReport): void;
 }

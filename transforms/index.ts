@@ -16,6 +16,7 @@ import imagePinning from './image-pinning.js';
 import namespacePss from './namespace-pss.js';
 import daemonLogLevel from './daemon-log-level.js';
 import rootlessMode from './rootless-mode.js';
+import dockerfileHygiene from './dockerfile-hygiene.js';
 
 /** Every transform, in the SPEC's table order. Each id equals its file name (checked by a test). */
 export const TRANSFORMS: readonly Transform[] = [
@@ -36,4 +37,5 @@ export const TRANSFORMS: readonly Transform[] = [
   namespacePss,
   daemonLogLevel,
   rootlessMode,
+  dockerfileHygiene,
 ];

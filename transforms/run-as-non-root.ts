@@ -1,4 +1,5 @@
 import type { Transform } from '../src/types.js';
+import { dockerfileUser } from './dockerfile.js';
 import { daemonUserns } from './daemon.js';
 import { boolAt, label, nodeAt, scalarAt } from './support.js';
 import { profileFor } from './profiles/index.js';
@@ -22,6 +23,7 @@ export default {
     kubernetes: 'pod runAsNonRoot: true and runAsUser/runAsGroup/fsGroup from the image profile (or 10001) unless set; runAsUser: 0 and runAsNonRoot: false replaced; images that bind low ports get the safe sysctl net.ipv4.ip_unprivileged_port_start=0',
     compose: 'user: "10001:10001" (or the image profile\'s uid) unless set; user: root replaced; images that must start as root keep it and are reported',
     daemon: 'reports a missing userns-remap; with --fix-userns-remap sets "userns-remap": "default"',
+    dockerfile: 'reports a final stage without USER or with USER root, with the cheat sheet\'s fix (create a user, USER it by number)',
   },
   breaks: 'Images that must start as root (to bind low ports, chown volumes or switch users in the entrypoint) fail to start; files in volumes may need the new uid/gid.',
   severity: 'high',
@@ -172,4 +174,6 @@ export default {
   },
 
   daemon: daemonUserns,
+
+  dockerfile: dockerfileUser,
 } satisfies Transform;

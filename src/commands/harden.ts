@@ -319,7 +319,8 @@ export async function runHarden(paths: string[], opts: CliOptions, version = '0.
   } else if (format === 'yaml') {
     let first = true;
     for (const { o } of outcomes) {
-      if (o.status !== 'changed' && o.status !== 'unchanged') continue;
+      // A Dockerfile is not part of a YAML stream (its fixes show in the diff and --write).
+      if ((o.status !== 'changed' && o.status !== 'unchanged') || o.kind === 'dockerfile') continue;
       const text = withDocs(o.output, o.documents);
       if (!first && !/^\uFEFF?---/.test(text)) process.stdout.write('---\n');
       print(text);

@@ -56,7 +56,7 @@ export function readDockerfile(text: string, target?: string): Dockerfile {
   const final = target ? stages.find((s) => s.name === target.toLowerCase()) ?? stages[stages.length - 1] : stages[stages.length - 1];
   const chain: Stage[] = [];
   for (let s: Stage | undefined = final; s && !chain.includes(s); s = s.parent) chain.push(s);
-  const all = chain.flatMap((s) => s.instructions);
+  const all = [...chain].reverse().flatMap((s) => s.instructions);
   const last = (kw: string) => [...chain].flatMap((s) => [...s.instructions].reverse()).find((i) => i.keyword === kw);
   const userIns = last('USER');
   const expose: number[] = [];
