@@ -9,6 +9,7 @@ import type { Position } from './object-positions.js';
 import { isKubernetesDoc, listItems, objectsOf, podTemplateOf } from './kubernetes/model.js';
 import type { K8sObject } from './kubernetes/model.js';
 import { isComposeDoc, servicesOf } from './compose/model.js';
+import type { BuildFileReader } from './compose/build.js';
 import { composeExemptions, exemptionFor, fileExemptions, kubernetesExemptions } from './exemptions.js';
 import { daemonConfigOf, isDaemonFile } from './daemon/model.js';
 import type { ActiveExemption, InvalidExemption } from './exemptions.js';
@@ -29,6 +30,8 @@ export interface HardenOptions {
   hasFolder?: boolean;
   /** Reads files next to the input (see TransformContext.sibling). */
   sibling?: (path: string) => SiblingFile | undefined;
+  /** Reads a Compose service's Dockerfile, only inside the input's folder (see compose/build.ts). */
+  readBuildFile?: BuildFileReader;
   /** Exemptions from the config file. */
   exemptions?: ConfigExemption[];
   /** Keep each first-pass fix as text edits of the input (for SARIF). */
@@ -809,7 +812,7 @@ export function planFindings(src: ParsedSource, options: HardenOptions, file = '
       continue;
     }
     if (isComposeDoc(doc) && !isKubernetesDoc(doc)) {
-      const services = servicesOf(doc, file);
+      const services = servicesOf(doc, file, options.readBuildFile);
       for (const transform of options.transforms) {
         if (!transform.composeFile || services.length === 0) continue;
         const ctx = contextFor(src, options, transform, { kind: 'compose-file' }, doc.contents as Node, findings, file);

@@ -8,7 +8,7 @@ import type { ConfigExemption } from './config.js';
 import type { GeneratedDoc, SideFile } from './engine/index.js';
 import { TRANSFORMS } from '../transforms/index.js';
 import { hardenDockerfile, isDockerfileName } from './dockerfile/harden.js';
-import { readInTree } from './dockerfile/read.js';
+import { readInTree, readTextInTree } from './dockerfile/read.js';
 
 /** A wrong command line: the CLI prints it and exits 2. */
 export class UsageError extends Error {}
@@ -106,7 +106,8 @@ function hardenOne(display: string, text: string, options: RunOptions, folder?: 
   let result;
   try {
     const sibling = typeof folder === 'string' ? siblingReader(folder) : undefined;
-    result = hardenText(text, { ...options, hasFolder: Boolean(folder), sibling }, { json, file: display });
+    const readBuildFile = typeof folder === 'string' ? (path: string) => readTextInTree(folder, path) : undefined;
+    result = hardenText(text, { ...options, hasFolder: Boolean(folder), sibling, readBuildFile }, { json, file: display });
   } catch (e) {
     return { ...base, status: 'error', line: 1, col: 1, message: `internal error: ${(e as Error).message}` };
   }
