@@ -1,6 +1,7 @@
-import { closeSync, openSync, readSync, realpathSync, statSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, realpathSync } from 'node:fs';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { MAX_FILE_BYTES } from '../load.js';
+import { UnsafeFileError, readRegular } from '../safe-fs.js';
 
 /** True when `path` is `root` or below it. */
 function inside(root: string, path: string): boolean {
@@ -8,46 +9,45 @@ function inside(root: string, path: string): boolean {
   return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
 }
 
-/**
- * Reads up to `limit` bytes of `rel` below `root` (SPEC section 7): only a regular file whose
- * real path stays inside the real `root` (no symlink out of the tree, no FIFO or device).
- * Returns the bytes, or why it was not read.
- */
-export function readInTree(root: string, rel: string, limit = MAX_FILE_BYTES): { bytes: Buffer } | { refused: string } {
+/** The real path of `rel` below `root`, or why it is not one cuirass reads (SPEC section 7). */
+function realInTree(root: string, rel: string): { real: string } | { refused: string } {
   const path = resolve(root, rel);
   if (!inside(resolve(root), path)) return { refused: 'outside the input folder' };
-  let real: string;
-  let realRoot: string;
   try {
-    realRoot = realpathSync(root);
-    real = realpathSync(path);
+    const real = realpathSync(path);
+    return inside(realpathSync(root), real) ? { real } : { refused: 'a symlink that leaves the input folder' };
   } catch {
     return { refused: 'not found' };
   }
-  if (!inside(realRoot, real)) return { refused: 'a symlink that leaves the input folder' };
+}
+
+/**
+ * The text of `rel` below `root`: only a regular UTF-8 file whose real path stays inside the
+ * real `root` (no symlink out of the tree; FIFOs and devices refused without blocking).
+ */
+export function readTextInTree(root: string, rel: string): { text: string } | { refused: string } {
+  const at = realInTree(root, rel);
+  if ('refused' in at) return at;
+  try {
+    return { text: readRegular(at.real, { maxBytes: MAX_FILE_BYTES }).text };
+  } catch (e) {
+    return { refused: e instanceof UnsafeFileError ? e.message : `cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}` };
+  }
+}
+
+/** The first `limit` bytes of `rel` below `root`, refused like `readTextInTree` (any bytes). */
+export function readInTree(root: string, rel: string, limit: number): { bytes: Buffer } | { refused: string } {
+  const at = realInTree(root, rel);
+  if ('refused' in at) return at;
   let fd: number | undefined;
   try {
-    const stat = statSync(real);
-    if (!stat.isFile()) return { refused: stat.isDirectory() ? 'a folder' : 'not a regular file' };
-    if (limit === MAX_FILE_BYTES && stat.size > MAX_FILE_BYTES) return { refused: `larger than ${MAX_FILE_BYTES / 1024 / 1024} MiB` };
-    fd = openSync(real, 'r');
-    const buf = Buffer.alloc(Math.min(limit, stat.size));
-    const n = readSync(fd, buf, 0, buf.length, 0);
-    return { bytes: buf.subarray(0, n) };
+    fd = openSync(at.real, constants.O_RDONLY | constants.O_NONBLOCK);
+    if (!fstatSync(fd).isFile()) return { refused: 'not a regular file' };
+    const buf = Buffer.alloc(limit);
+    return { bytes: buf.subarray(0, readSync(fd, buf, 0, limit, 0)) };
   } catch (e) {
     return { refused: `cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}` };
   } finally {
     if (fd !== undefined) closeSync(fd);
-  }
-}
-
-/** A UTF-8 text file below `root`, read as `readInTree` reads; bytes that are not UTF-8 refuse it. */
-export function readTextInTree(root: string, rel: string): { text: string } | { refused: string } {
-  const read = readInTree(root, rel);
-  if ('refused' in read) return read;
-  try {
-    return { text: new TextDecoder('utf-8', { fatal: true }).decode(read.bytes) };
-  } catch {
-    return { refused: 'not UTF-8 text' };
   }
 }
