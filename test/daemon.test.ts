@@ -11,6 +11,8 @@ import { jsonPatches } from '../src/report/json-patch.js';
 import { collectFindings } from '../src/report/findings.js';
 import { sarifReport } from '../src/report/sarif.js';
 import type { ConfigExemption } from '../src/config.js';
+import { runRules } from '../src/commands/rules.js';
+import { vi } from 'vitest';
 
 const INPUT = `{
   "log-level": "debug",
@@ -105,5 +107,28 @@ describe('daemon.json', () => {
     const again = processText('daemon.json', first.output, options(), true);
     expect(again.status).toBe('unchanged');
     expect(again.changes).toEqual([]);
+  });
+});
+
+describe('cuirass rules', () => {
+  it('lists every cheat sheet rule 0-13 with the transforms and inputs that cover it, 0 and 11 as host concerns', () => {
+    const spy = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    try {
+      runRules();
+    } finally {
+      spy.mockRestore();
+    }
+    const out = String(spy.mock.calls.map((c) => c[0]).join(''));
+    const [transforms, coverage] = out.split('\n\n');
+    expect(transforms.split('\n')).toHaveLength(TRANSFORMS.length);
+    const rules = coverage.trim().split('\n').slice(1);
+    expect(rules.map((l) => Number(l.trim().split(/\s+/)[0]))).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]);
+    expect(rules[0]).toContain('host: patch the kernel and Docker Engine');
+    expect(rules[1]).toContain('no-docker-socket (Compose, Kubernetes, daemon.json)');
+    expect(rules[2]).toContain('run-as-non-root (Compose, Kubernetes, daemon.json, Dockerfile)');
+    expect(rules[9]).toContain('dockerfile-hygiene (Dockerfile)');
+    expect(rules[10]).toContain('daemon-log-level (daemon.json)');
+    expect(rules[11]).toMatch(/rootless-mode \(daemon\.json\); host: /);
+    expect(rules[13]).toContain('image-pinning (Compose, Kubernetes, Dockerfile)');
   });
 });
