@@ -39,6 +39,7 @@ export async function buildProgram(): Promise<Command> {
     .addOption(new Option('--format <format>', 'stdout: unified diff (default), hardened yaml, json-patch per document, json findings, sarif').choices(['diff', 'yaml', 'json-patch', 'json', 'sarif']))
     .option('--egress', 'Kubernetes: generated network policies also deny egress (DNS allowed)')
     .option('--fix-docker-socket', 'replace docker.sock mounts by a read-only socket proxy (Compose) or remove them (Kubernetes)')
+    .option('--fix-userns-remap', 'daemon.json: add "userns-remap": "default" (volume ownership shifts)')
     .option('--config <file>', 'config file (default: the nearest cuirass.config.yaml above the first input)')
     .option('--quiet', 'no summary on stderr (errors are still printed)')
     .option('--no-color', 'never color the diff (also NO_COLOR)')
@@ -144,6 +145,7 @@ export interface CliOptions {
   format?: 'diff' | 'yaml' | 'json-patch' | 'json' | 'sarif';
   quiet?: boolean;
   fixDockerSocket?: boolean;
+  fixUsernsRemap?: boolean;
   egress?: boolean;
   allowNoManifests?: boolean;
   color: boolean;

@@ -100,3 +100,13 @@ export function exemptionFor(active: readonly ActiveExemption[], transform: stri
   }
   return hit;
 }
+
+/**
+ * Exemptions of a whole file that holds no objects or services (a `daemon.json`, a Dockerfile):
+ * config entries that match it by `file` alone.
+ */
+export function fileExemptions(config: readonly ConfigExemption[], display: string): ActiveExemption[] {
+  return fromConfig(config, (m) =>
+    m.file !== undefined && covers(display, m.file) && m.kind === undefined && m.namespace === undefined && m.name === undefined && m.service === undefined,
+  );
+}

@@ -9,7 +9,9 @@ import type { Position } from './object-positions.js';
 import { isKubernetesDoc, listItems, objectsOf, podTemplateOf } from './kubernetes/model.js';
 import type { K8sObject } from './kubernetes/model.js';
 import { isComposeDoc, servicesOf } from './compose/model.js';
-import { composeExemptions, exemptionFor, kubernetesExemptions } from './exemptions.js';
+import type { BuildFileReader } from './compose/build.js';
+import { composeExemptions, exemptionFor, fileExemptions, kubernetesExemptions } from './exemptions.js';
+import { daemonConfigOf, isDaemonFile } from './daemon/model.js';
 import type { ActiveExemption, InvalidExemption } from './exemptions.js';
 import type { ConfigExemption } from './config.js';
 import type { Flags, Level, Settings } from './settings.js';
@@ -28,6 +30,8 @@ export interface HardenOptions {
   hasFolder?: boolean;
   /** Reads files next to the input (see TransformContext.sibling). */
   sibling?: (path: string) => SiblingFile | undefined;
+  /** Reads a Compose service's Dockerfile, only inside the input's folder (see compose/build.ts). */
+  readBuildFile?: BuildFileReader;
   /** Exemptions from the config file. */
   exemptions?: ConfigExemption[];
   /** Keep each first-pass fix as text edits of the input (for SARIF). */
@@ -49,6 +53,8 @@ export interface HardenResult {
   kubernetes: boolean;
   /** The text is a Compose file. */
   compose: boolean;
+  /** The text is a Docker daemon configuration (`daemon.json`). */
+  daemon?: boolean;
   /** Files to create next to the input (secret files, env files, .gitignore lines). */
   files: SideFile[];
   /** Documents to append to the stream or write to sidecar files. */
@@ -81,6 +87,8 @@ const MAX_PASSES = 6;
  */
 export function hardenText(input: string, options: HardenOptions, textInfo: TextInfo | boolean = {}): HardenResult {
   const info: TextInfo = typeof textInfo === 'boolean' ? { json: textInfo } : textInfo;
+  // A daemon.json is one small JSON object: the passes over the whole text.
+  if (info.file && isDaemonFile(info.file)) return hardenWhole(input, options, info);
   return hardenStream(input, options, info) ?? hardenWhole(input, options, info);
 }
 
@@ -127,6 +135,7 @@ function hardenWhole(input: string, options: HardenOptions, info: TextInfo): Har
         errors: [],
         kubernetes,
         compose,
+        daemon: isDaemonFile(info.file ?? '') && src.docs.some((d) => daemonConfigOf(d) !== undefined),
         files: mergeFiles(applied.flatMap((f) => f.files)),
         documents: mergeDocs(applied.flatMap((f) => f.documents)),
         secrets: [...secrets].filter(Boolean).sort((a, b) => b.length - a.length),
@@ -794,8 +803,16 @@ function identity(f: Finding): string {
 export function planFindings(src: ParsedSource, options: HardenOptions, file = ''): Finding[] {
   const findings: Finding[] = [];
   for (const doc of src.docs) {
+    const daemon = isDaemonFile(file) ? daemonConfigOf(doc) : undefined;
+    if (daemon) {
+      const active = fileExemptions(options.exemptions ?? [], file);
+      const ref = { kind: 'daemon.json' };
+      const from = findings.length;
+      for (const t of options.transforms) if (t.daemon) t.daemon(daemon, contextFor(src, options, t, ref, daemon.node, findings, file, active, from));
+      continue;
+    }
     if (isComposeDoc(doc) && !isKubernetesDoc(doc)) {
-      const services = servicesOf(doc, file);
+      const services = servicesOf(doc, file, options.readBuildFile);
       for (const transform of options.transforms) {
         if (!transform.composeFile || services.length === 0) continue;
         const ctx = contextFor(src, options, transform, { kind: 'compose-file' }, doc.contents as Node, findings, file);

@@ -12,6 +12,8 @@ export const MAX_FILE_BYTES = 32 * 1024 * 1024;
 const MANIFEST_EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
 const NEVER_WALKED = new Set(['node_modules', '.git']);
 const COMPOSE_NAME = /^(docker-)?compose(\.[\w.-]+)?\.ya?ml$/i;
+/** Dockerfiles (SPEC section 2): `Dockerfile`, `Containerfile`, `<name>.Dockerfile`. */
+const DOCKERFILE_NAME = /^(Dockerfile|Containerfile|.+\.Dockerfile)$/;
 
 /** A file found under an input path. */
 export interface InputFile {
@@ -127,7 +129,7 @@ export function discover(paths: readonly string[], cwd = process.cwd()): Discove
           }
           if (!safeStatFile(target)) continue;
         } else if (!entry.isFile()) continue;
-        if (!MANIFEST_EXTENSIONS.has(extname(entry.name).toLowerCase()) || /^cuirass\.config\.ya?ml$/.test(entry.name)) {
+        if ((!MANIFEST_EXTENSIONS.has(extname(entry.name).toLowerCase()) && !DOCKERFILE_NAME.test(entry.name)) || /^cuirass\.config\.ya?ml$/.test(entry.name)) {
           out.otherFiles++;
           continue;
         }

@@ -7,6 +7,8 @@ import type { Finding, Transform } from './types.js';
 import type { ConfigExemption } from './config.js';
 import type { GeneratedDoc, SideFile } from './engine/index.js';
 import { TRANSFORMS } from '../transforms/index.js';
+import { hardenDockerfile, isDockerfileName } from './dockerfile/harden.js';
+import { readInTree, readTextInTree } from './dockerfile/read.js';
 
 /** A wrong command line: the CLI prints it and exits 2. */
 export class UsageError extends Error {}
@@ -43,7 +45,7 @@ export interface Outcome {
   /** Secret values to redact from anything printed. */
   secrets: string[];
   /** What the text holds. */
-  kind?: 'kubernetes' | 'compose';
+  kind?: 'kubernetes' | 'compose' | 'daemon' | 'dockerfile';
   /** Findings suppressed by exemptions. */
   suppressed: Finding[];
   /** Documents left as they are because they are templates (the others are hardened). */
@@ -74,6 +76,10 @@ export function splitIds(values: readonly string[] | undefined): string[] {
  */
 export function processText(display: string, text: string, options: RunOptions, folder?: string | boolean): Outcome {
   const base = { display, input: text, output: text, changes: [], remaining: [], manifest: false, files: [], documents: [], secrets: [], suppressed: [] };
+  if (isDockerfileName(display)) {
+    const peek = typeof folder === 'string' ? (path: string) => { const r = readInTree(folder, path, 512); return 'bytes' in r ? r.bytes : undefined; } : undefined;
+    return hardenDockerfile(display, text, options, peek);
+  }
   const templates = templatedDocuments(text);
   const masking = templates.length ? maskTemplates(text, templates) : undefined;
   const outcome = hardenOne(display, masking?.masked ?? text, options, folder);
@@ -100,7 +106,8 @@ function hardenOne(display: string, text: string, options: RunOptions, folder?: 
   let result;
   try {
     const sibling = typeof folder === 'string' ? siblingReader(folder) : undefined;
-    result = hardenText(text, { ...options, hasFolder: Boolean(folder), sibling }, { json, file: display });
+    const readBuildFile = typeof folder === 'string' ? (path: string) => readTextInTree(folder, path) : undefined;
+    result = hardenText(text, { ...options, hasFolder: Boolean(folder), sibling, readBuildFile }, { json, file: display });
   } catch (e) {
     return { ...base, status: 'error', line: 1, col: 1, message: `internal error: ${(e as Error).message}` };
   }
@@ -112,7 +119,7 @@ function hardenOne(display: string, text: string, options: RunOptions, folder?: 
   if (result.failure) {
     return { ...base, status: 'error', line: 1, col: 1, message: `left untouched: ${result.failure}`, manifest: true };
   }
-  if (!result.kubernetes && !result.compose) {
+  if (!result.kubernetes && !result.compose && !result.daemon) {
     return { ...base, status: 'skipped', message: 'skipped: no Kubernetes objects or Compose services' };
   }
   return {
@@ -125,7 +132,7 @@ function hardenOne(display: string, text: string, options: RunOptions, folder?: 
     files: result.files,
     documents: result.documents,
     secrets: result.secrets,
-    kind: result.kubernetes ? 'kubernetes' : 'compose',
+    kind: result.kubernetes ? 'kubernetes' : result.daemon ? 'daemon' : 'compose',
     suppressed: result.suppressed,
   };
 }

@@ -26,6 +26,8 @@ export const DEFAULT_SETTINGS: Settings = {
 export interface Flags {
   /** Replace docker.sock mounts in Compose by a read-only socket proxy service. */
   fixDockerSocket?: boolean;
+  /** daemon.json: add `"userns-remap": "default"` (shifts volume ownership, so only on request). */
+  fixUsernsRemap?: boolean;
   /** Kubernetes: generated policies also deny egress (DNS allowed). */
   egress?: boolean;
 }

@@ -3,6 +3,8 @@ import type { Fix, GeneratedDoc, Op, SideFile, TextEdit } from './engine/index.j
 import type { PodTemplate, K8sObject } from './kubernetes/model.js';
 import type { ComposeService } from './compose/model.js';
 import type { Flags, Level, Settings } from './settings.js';
+import type { Dockerfile } from './dockerfile/model.js';
+import type { DaemonConfig } from './daemon/model.js';
 
 /** How bad an unfixed finding is. */
 export type Severity = 'low' | 'medium' | 'high' | 'critical';
@@ -109,7 +111,7 @@ export interface Transform {
   /** Why it matters: the risk the transform removes, shown by `explain` and in SARIF help. */
   why: string;
   /** What it changes in each format (absent: the format has nothing to change). */
-  changes: { kubernetes?: string; compose?: string };
+  changes: { kubernetes?: string; compose?: string; daemon?: string; dockerfile?: string };
   /** What the change may break, shown by `explain` and in reports. */
   breaks: string;
   /** Severity of its findings unless a report says otherwise. */
@@ -122,6 +124,10 @@ export interface Transform {
   service?(service: ComposeService, ctx: TransformContext): void;
   /** Runs once per Compose file, over all its services. */
   composeFile?(services: ComposeService[], ctx: TransformContext): void;
+  /** Runs once per Docker daemon configuration (`daemon.json`). */
+  daemon?(config: DaemonConfig, ctx: TransformContext): void;
+  /** Runs once per Dockerfile. */
+  dockerfile?(file: Dockerfile, ctx: DockerfileContext): void;
   /** Runs once over every Kubernetes object of the run (all files, or the stdin stream). */
   project?(objects: readonly ProjectObject[], ctx: ProjectContext): ProjectResult;
   /**
@@ -152,4 +158,30 @@ export interface ProjectContext {
 export interface ProjectResult {
   documents: { dir: string; object: Record<string, unknown> }[];
   findings: { file: string; object: ObjectRef; message: string; severity: Severity }[];
+}
+
+/** A finding about a Dockerfile: an offset of its text, and its fix as text edits. */
+export interface DockerfileReport {
+  /** Offset of the text the finding is about. */
+  at: number;
+  field: string;
+  message: string;
+  severity?: Severity;
+  behaviorChanging?: boolean;
+  /** The fix; omit for report-only findings. */
+  edits?: TextEdit[];
+  /** Why there is no fix, when one was considered and refused. */
+  refusal?: string;
+}
+
+/** What a transform's `dockerfile` hook receives besides the file. */
+export interface DockerfileContext {
+  level: Level;
+  settings: Settings;
+  flags: Flags;
+  /** Display path of the Dockerfile. */
+  file: string;
+  /** The first bytes of a file of the build context (the Dockerfile's folder), when it is there. */
+  peek(path: string): Buffer | undefined;
+  report(report: DockerfileReport): void;
 }

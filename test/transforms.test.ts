@@ -7,6 +7,7 @@ import { WORKLOAD_KINDS } from '../src/kubernetes/model.js';
 import { checkPodSecurity } from './support/pss.js';
 import {
   FIXTURES_DIR,
+  discoverDockerfileFixtures,
   discoverFixtures,
   expectedFindings,
   findingsOf,
@@ -138,7 +139,7 @@ describe('transform registry', () => {
       expect(t.owasp.trim(), t.id).not.toBe('');
       expect(t.title.trim(), t.id).not.toBe('');
       expect(t.breaks.trim(), t.id).not.toBe('');
-      expect(typeof t.pod === 'function' || typeof t.object === 'function' || typeof t.service === 'function' || typeof t.composeFile === 'function' || typeof t.project === 'function', t.id).toBe(true);
+      expect(typeof t.pod === 'function' || typeof t.object === 'function' || typeof t.service === 'function' || typeof t.composeFile === 'function' || typeof t.project === 'function' || typeof t.daemon === 'function' || typeof t.dockerfile === 'function', t.id).toBe(true);
     }
   });
 
@@ -147,14 +148,15 @@ describe('transform registry', () => {
     for (const t of TRANSFORMS) {
       expect(folders.has(t.id), `fixtures/${t.id}/`).toBe(true);
       const own = fixtures.filter((f) => f.transform === t.id);
-      expect(own.length, t.id).toBeGreaterThanOrEqual(3);
-      expect(own.some(isNoOp), `${t.id} has a no-op scenario`).toBe(true);
+      const dockerfiles = discoverDockerfileFixtures().filter((f) => f.transform === t.id);
+      expect(own.length + dockerfiles.length, t.id).toBeGreaterThanOrEqual(3);
+      expect(own.some(isNoOp) || dockerfiles.some((f) => f.input === f.expected), `${t.id} has a no-op scenario`).toBe(true);
     }
   });
 
   it('every fixtures folder is a transform id or all/, and holds no orphan files', () => {
     const ids = new Set([...TRANSFORMS.map((t) => t.id), 'all']);
-    for (const folder of new Set(fixtures.map((f) => f.transform))) {
+    for (const folder of new Set([...fixtures, ...discoverDockerfileFixtures()].map((f) => f.transform))) {
       expect(ids.has(folder), folder).toBe(true);
       expect(orphanFiles(folder), folder).toEqual([]);
     }

@@ -1,4 +1,5 @@
 import type { Transform } from '../src/types.js';
+import { dockerfileDigest } from './dockerfile.js';
 import { label, nodeAt } from './support.js';
 import { where } from './compose.js';
 import type { YAMLMap } from 'yaml';
@@ -20,6 +21,7 @@ export default {
   changes: {
     kubernetes: 'reports latest and untagged images',
     compose: 'reports latest and untagged images',
+    dockerfile: 'reports FROM images not pinned by digest (low); sign images and publish an SBOM (docker buildx build --sbom=true --provenance=true, cosign sign)',
   },
   breaks: 'Nothing: report only. Pick a version (or digest) and update it deliberately.',
   severity: 'medium',
@@ -47,4 +49,6 @@ export default {
       message: `service "${svc.name}" uses ${tag ? 'the latest tag' : 'an untagged image'} (${image})`,
     });
   },
+
+  dockerfile: dockerfileDigest,
 } satisfies Transform;

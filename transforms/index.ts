@@ -14,6 +14,9 @@ import serviceAccountToken from './service-account-token.js';
 import hostVolumes from './host-volumes.js';
 import imagePinning from './image-pinning.js';
 import namespacePss from './namespace-pss.js';
+import daemonLogLevel from './daemon-log-level.js';
+import rootlessMode from './rootless-mode.js';
+import dockerfileHygiene from './dockerfile-hygiene.js';
 
 /** Every transform, in the SPEC's table order. Each id equals its file name (checked by a test). */
 export const TRANSFORMS: readonly Transform[] = [
@@ -32,4 +35,7 @@ export const TRANSFORMS: readonly Transform[] = [
   hostVolumes,
   imagePinning,
   namespacePss,
+  daemonLogLevel,
+  rootlessMode,
+  dockerfileHygiene,
 ];

@@ -1,4 +1,5 @@
 import { isMap } from 'yaml';
+import { daemonIcc } from './daemon.js';
 import type { YAMLMap } from 'yaml';
 import type { Transform, TransformContext } from '../src/types.js';
 import { pairOf } from '../src/engine/index.js';
@@ -142,10 +143,13 @@ export default {
   changes: {
     kubernetes: 'per namespace a default-deny ingress NetworkPolicy, plus allow policies derived from Services and the workloads whose env, args or ConfigMaps name them; Services the API server calls (admission webhooks, APIService, CRD conversion) and exposed ones (LoadBalancer, NodePort, Ingress backends) stay open on their ports; Prometheus scrapes (ServiceMonitor, PodMonitor, prometheus.io annotations) are admitted from the Prometheus namespace; namespaces with NetworkPolicies of their own and kube-system get no default-deny; --egress adds default-deny egress with DNS allowed and TCP 443/6443 for pods with a service account token; Services nothing references are reported',
     compose: 'one internal network per dependency (depends_on, links, host names in env and commands), a private network for services that publish ports or need egress; files that assign networks themselves are only reported',
+    daemon: '"icc": false (the default bridge only; user-defined networks are unaffected)',
   },
   breaks: 'Connections between services that the file does not reveal (no depends_on, links or host name in the configuration) stop working; add depends_on or a shared network. Kubernetes: clients the input does not show (other releases, operator-created pods, monitoring that is neither a Prometheus nor a ServiceMonitor/PodMonitor of the input) are cut off by the default-deny; a scrape whose Prometheus the input does not show is opened to every namespace (reported).',
   severity: 'medium',
   composeFile,
   project: kubernetesNetworkPolicies,
   view: networkView,
+
+  daemon: daemonIcc,
 } satisfies Transform;

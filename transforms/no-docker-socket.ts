@@ -1,4 +1,5 @@
 import { isMap, isSeq } from 'yaml';
+import { daemonSocket } from './daemon.js';
 import type { YAMLMap } from 'yaml';
 import type { Transform } from '../src/types.js';
 import { pairOf } from '../src/engine/index.js';
@@ -38,6 +39,7 @@ export default {
   changes: {
     kubernetes: 'reports a hostPath volume to the docker, containerd, CRI-O or podman socket (critical); with --fix-docker-socket the volume and its mounts are removed',
     compose: 'reports /var/run/docker.sock mounts (critical); with --fix-docker-socket the service talks to a read-only socket proxy service instead',
+    daemon: 'reports a tcp:// listener without TLS client verification (critical); never removes it',
   },
   breaks: 'Tools that drive Docker (CI runners, log shippers, Traefik) lose the API. With --fix-docker-socket, Compose services reach a read-only socket proxy at tcp://docker-socket-proxy:2375 instead, and Kubernetes pods lose the socket volume and its mounts.',
   severity: 'critical',
@@ -93,4 +95,6 @@ export default {
       });
     }
   },
+
+  daemon: daemonSocket,
 } satisfies Transform;

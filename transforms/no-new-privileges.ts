@@ -1,4 +1,5 @@
 import type { Transform } from '../src/types.js';
+import { daemonNoNewPrivileges } from './daemon.js';
 import { boolAt, label, nodeAt, scalarItems, seqAt } from './support.js';
 import { appendForService, listOf, setForService, where } from './compose.js';
 import { isScalar, isSeq } from 'yaml';
@@ -14,6 +15,7 @@ export default {
   changes: {
     kubernetes: 'allowPrivilegeEscalation: false on every container',
     compose: 'security_opt: [no-new-privileges:true]',
+    daemon: '"no-new-privileges": true',
   },
   breaks: 'setuid/setgid binaries (sudo, su, ping on old images) no longer gain privileges.',
   severity: 'medium',
@@ -71,4 +73,6 @@ export default {
       fix: (f) => appendForService(f, svc, 'security_opt', 'no-new-privileges:true'),
     });
   },
+
+  daemon: daemonNoNewPrivileges,
 } satisfies Transform;

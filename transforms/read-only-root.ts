@@ -110,6 +110,8 @@ export default {
     const mounted = new Set([
       ...listOf(svc.effective.tmpfs).map((t) => String(t).split(':')[0].replace(/\/+$/, '')),
       ...volumes.map((v) => v.target.replace(/\/+$/, '')),
+      // A VOLUME of the service's Dockerfile gets an anonymous volume: writable under a read-only root.
+      ...(svc.built?.volumes ?? []),
     ]);
     const paths = [...new Set([...ctx.settings.tmpfs, ...(profile?.writable ?? [])])];
     for (const path of paths) {

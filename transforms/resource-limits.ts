@@ -1,4 +1,5 @@
 import type { Transform } from '../src/types.js';
+import { daemonLimits } from './daemon.js';
 import { label, mapAt, scalarAt } from './support.js';
 import { effectiveAt, setForService, where } from './compose.js';
 
@@ -34,6 +35,7 @@ export default {
   changes: {
     kubernetes: 'cpu and memory requests and limits where missing, consistent with what is set',
     compose: 'deploy.resources.limits (memory, cpus, pids), or the legacy keys (mem_limit, cpus, pids_limit) a file already uses; unbounded restart policies reported',
+    daemon: 'reports missing default-ulimits (nofile, nproc) with suggested values, and live-restore',
   },
   breaks: 'A container that needs more than the default limit is throttled (CPU) or killed (memory); tune the values per workload.',
   severity: 'medium',
@@ -101,4 +103,6 @@ export default {
       });
     }
   },
+
+  daemon: daemonLimits,
 } satisfies Transform;

@@ -1,4 +1,7 @@
-import type { Transform } from '../src/types.js';
+import type { Transform, TransformContext } from '../src/types.js';
+import type { ComposeService } from '../src/compose/model.js';
+import { dockerfileUser } from './dockerfile.js';
+import { daemonUserns } from './daemon.js';
 import { boolAt, label, nodeAt, scalarAt } from './support.js';
 import { profileFor } from './profiles/index.js';
 import { setForService, where } from './compose.js';
@@ -11,6 +14,21 @@ function scalarItemsOf(spec: unknown): { name: string }[] {
   return Array.isArray(v) ? v.filter((x) => x && typeof x === 'object').map((x) => ({ name: String((x as { name?: unknown }).name) })) : [];
 }
 
+/**
+ * A built service that runs as non-root and EXPOSEs a port below 1024: fine on its own network
+ * namespace (Docker 20.10+ sets net.ipv4.ip_unprivileged_port_start=0 there), not on the host's.
+ */
+function lowPortsOnHost(svc: ComposeService, ctx: TransformContext, nonRoot: boolean): void {
+  const low = (svc.built?.expose ?? []).filter((p) => p < 1024);
+  if (!nonRoot || low.length === 0 || svc.effective.network_mode !== 'host') return;
+  ctx.report({
+    at: where(svc, 'network_mode'),
+    field: `${svc.path}.network_mode`,
+    message: `service "${svc.name}" exposes port ${low.join(', ')} (its Dockerfile) on the host network: as a non-root user it can bind below 1024 only with CAP_NET_BIND_SERVICE or the host's net.ipv4.ip_unprivileged_port_start lowered`,
+    severity: 'medium',
+  });
+}
+
 /** OWASP rule 2: do not run containers as root. */
 export default {
   id: 'run-as-non-root',
@@ -20,6 +38,8 @@ export default {
   changes: {
     kubernetes: 'pod runAsNonRoot: true and runAsUser/runAsGroup/fsGroup from the image profile (or 10001) unless set; runAsUser: 0 and runAsNonRoot: false replaced; images that bind low ports get the safe sysctl net.ipv4.ip_unprivileged_port_start=0',
     compose: 'user: "10001:10001" (or the image profile\'s uid) unless set; user: root replaced; images that must start as root keep it and are reported',
+    daemon: 'reports a missing userns-remap; with --fix-userns-remap sets "userns-remap": "default"',
+    dockerfile: 'reports a final stage without USER or with USER root, with the cheat sheet\'s fix (create a user, USER it by number)',
   },
   breaks: 'Images that must start as root (to bind low ports, chown volumes or switch users in the entrypoint) fail to start; files in volumes may need the new uid/gid.',
   severity: 'high',
@@ -137,15 +157,20 @@ export default {
   service(svc, ctx) {
     const user = svc.effective.user;
     const profile = svc.profile;
-    const wanted = profile?.user ?? `${ctx.settings.uid}:${ctx.settings.gid}`;
-    const keepsRoot = profile !== undefined && profile.user === null;
+    // A non-root USER in the service's Dockerfile is what the image runs as: no override needed.
+    const built = svc.built?.user && !svc.built.user.root ? svc.built.user : undefined;
+    const wanted = built ? built.value : profile?.user ?? `${ctx.settings.uid}:${ctx.settings.gid}`;
+    const keepsRoot = !built && profile !== undefined && profile.user === null;
     const isRoot = typeof user === 'string' || typeof user === 'number' ? /^(root|0)(:|$)/.test(String(user)) : false;
+    const origin = svc.built?.from ? ` (built FROM ${svc.built.from})` : '';
+    lowPortsOnHost(svc, ctx, !keepsRoot);
     if (user == null || user === '') {
+      if (built) return;
       if (keepsRoot) {
         ctx.report({
           at: where(svc, 'image'),
           field: `${svc.path}.user`,
-          message: `service "${svc.name}" keeps the root user that ${profile.profile.id} needs: ${profile.profile.note}`,
+          message: `service "${svc.name}"${origin} keeps the root user that ${profile.profile.id} needs: ${profile.profile.note}`,
           severity: 'medium',
         });
         return;
@@ -154,18 +179,22 @@ export default {
         at: svc.node,
         field: `${svc.path}.user`,
         message: profile
-          ? `service "${svc.name}" runs as root; ${profile.profile.id} runs as ${wanted}`
-          : `service "${svc.name}" runs as root; ${wanted} is used (unknown image: if its entrypoint needs root, exempt it with x-cuirass)`,
+          ? `service "${svc.name}"${origin} runs as root; ${profile.profile.id} runs as ${wanted}`
+          : `service "${svc.name}"${origin} runs as root; ${wanted} is used (unknown image: if its entrypoint needs root, exempt it with x-cuirass)`,
         fix: (f) => setForService(f, svc, ['user'], wanted),
       });
     } else if (isRoot && !keepsRoot) {
       ctx.report({
         at: where(svc, 'user'),
         field: `${svc.path}.user`,
-        message: `service "${svc.name}" runs as root (user: ${String(user)}); ${wanted} is used`,
+        message: `service "${svc.name}" runs as root (user: ${String(user)}); ${wanted} is used${built ? ` (the USER of ${svc.built!.dockerfile})` : ''}`,
         behaviorChanging: true,
         fix: (f) => setForService(f, svc, ['user'], wanted),
       });
     }
   },
+
+  daemon: daemonUserns,
+
+  dockerfile: dockerfileUser,
 } satisfies Transform;

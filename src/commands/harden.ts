@@ -71,7 +71,7 @@ export function optionsFrom(paths: string[], opts: CliOptions): RunOptions {
   return {
     level: opts.level ?? config.level ?? 'restricted',
     settings: config.settings,
-    flags: { fixDockerSocket: Boolean(opts.fixDockerSocket), egress: Boolean(opts.egress) },
+    flags: { fixDockerSocket: Boolean(opts.fixDockerSocket), egress: Boolean(opts.egress), fixUsernsRemap: Boolean(opts.fixUsernsRemap) },
     transforms,
     exemptions: config.exemptions,
   };
@@ -319,7 +319,8 @@ export async function runHarden(paths: string[], opts: CliOptions, version = '0.
   } else if (format === 'yaml') {
     let first = true;
     for (const { o } of outcomes) {
-      if (o.status !== 'changed' && o.status !== 'unchanged') continue;
+      // A Dockerfile is not part of a YAML stream (its fixes show in the diff and --write).
+      if ((o.status !== 'changed' && o.status !== 'unchanged') || o.kind === 'dockerfile') continue;
       const text = withDocs(o.output, o.documents);
       if (!first && !/^\uFEFF?---/.test(text)) process.stdout.write('---\n');
       print(text);

@@ -3,6 +3,8 @@ import type { Alias, Document, Node, Pair, YAMLMap, YAMLSeq } from 'yaml';
 import { MAX_ALIAS_COUNT, pairOf } from '../engine/index.js';
 import { profileFor } from '../../transforms/profiles/index.js';
 import type { MatchedProfile } from '../../transforms/profiles/index.js';
+import { builtImage } from './build.js';
+import type { BuildFileReader, BuiltImage } from './build.js';
 
 /** One service of a Compose file, with its effective configuration. */
 export interface ComposeService {
@@ -17,6 +19,8 @@ export interface ComposeService {
   /** What Compose will see: merge keys and `extends` within the file resolved. */
   effective: Record<string, unknown>;
   image?: string;
+  /** What its Dockerfile says, when it is built (`build:`); its FROM image picks the profile. */
+  built?: BuiltImage;
   profile?: MatchedProfile;
   /** The file is an override (`compose.override.yaml`): it only adds to a base file. */
   override: boolean;
@@ -53,7 +57,7 @@ function extendWith(base: Record<string, unknown>, own: Record<string, unknown>)
 }
 
 /** The services of a Compose document. */
-export function servicesOf(doc: Document.Parsed, file: string): ComposeService[] {
+export function servicesOf(doc: Document.Parsed, file: string, readBuildFile?: BuildFileReader): ComposeService[] {
   const root = doc.contents as YAMLMap;
   const services = root.get("services", true) as unknown as YAMLMap;
   const plain = (toPlain(services, doc) ?? {}) as Record<string, Record<string, unknown>>;
@@ -76,6 +80,7 @@ export function servicesOf(doc: Document.Parsed, file: string): ComposeService[]
     if (!name || !isMap(node) || isAlias(node)) continue;
     const effective = resolve(name, new Set([name]));
     const image = typeof effective.image === 'string' ? effective.image : undefined;
+    const built = builtImage(effective.build, readBuildFile);
     out.push({
       name,
       node,
@@ -84,7 +89,8 @@ export function servicesOf(doc: Document.Parsed, file: string): ComposeService[]
       path: `services.${name}`,
       effective,
       image,
-      profile: profileFor(image),
+      ...(built ? { built } : {}),
+      profile: profileFor(built?.from ?? image),
       override: isOverrideName(file),
       legacyResources: legacy,
       mergedBy: [],

@@ -414,18 +414,21 @@ class Renderer {
       // New list items copy a one-line sibling's layout; new keys of an object get their own block.
       const oneLineSibling = !this.text.slice(lastStart, lastEnd).includes('\n');
       const item = (k: string | undefined, v: unknown) => render(k, v, k === undefined && oneLineSibling ? undefined : col);
+      // The last entry's own indentation, tabs included (a tab-indented daemon.json).
+      const before = this.text.slice(this.text.lastIndexOf('\n', lastStart - 1) + 1, lastStart);
+      const indent = /^[ \t]*$/.test(before) ? before : ' '.repeat(col);
       const nlAt = this.text.indexOf('\n', lastEnd);
       const rest = this.text.slice(lastEnd, nlAt < 0 ? this.text.length : nlAt);
       if (nlAt >= 0 && rest.includes('#') && !/[\]}]/.test(rest.slice(0, rest.indexOf('#')))) {
         // A comment ends the last entry's line: the comma goes before it, new entries after it.
         const at = this.text[nlAt - 1] === '\r' ? nlAt - 1 : nlAt;
-        const body = entries.map(([k, v], i) => `${i ? ',' : ''}${this.nl()}${' '.repeat(col)}${item(k, v)}`).join('');
+        const body = entries.map(([k, v], i) => `${i ? ',' : ''}${this.nl()}${indent}${item(k, v)}`).join('');
         return [
           { start: lastEnd, end: lastEnd, text: ',' },
           { start: at, end: at, text: body },
         ];
       }
-      const body = entries.map(([k, v]) => `,${this.nl()}${' '.repeat(col)}${item(k, v)}`).join('');
+      const body = entries.map(([k, v]) => `,${this.nl()}${indent}${item(k, v)}`).join('');
       return { start: lastEnd, end: lastEnd, text: body };
     }
     const body = entries.map(([k, v]) => `, ${render(k, v, undefined)}`).join('');

@@ -34,7 +34,8 @@ export function jsonPatches(
 ): PatchEntry[] {
   const out: PatchEntry[] = [];
   for (const o of outcomes) {
-    if (o.status === 'changed') {
+    // A Dockerfile is no JSON document: its fixes are in the diff, text reports and SARIF.
+    if (o.status === 'changed' && o.kind !== 'dockerfile') {
       let before: unknown[];
       let after: unknown[];
       try {

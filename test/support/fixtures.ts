@@ -42,7 +42,9 @@ export interface Fixture {
 }
 
 const IN_FILE = /^(.+)\.in\.(ya?ml|json)$/;
-const COMPANION = /^(.+)\.(out\.(?:ya?ml|json)|expect\.json|known-bug\.md)$/;
+const COMPANION = /^(.+)\.(out\.(?:ya?ml|json|Dockerfile)|expect\.json|known-bug\.md)$/;
+/** A Dockerfile fixture's input (see `discoverDockerfileFixtures`). */
+const DOCKERFILE_IN = /^(.+)\.in\.Dockerfile$/;
 
 /** Every fixture below `fixtures/`, sorted by transform and scenario. Throws on a half pair. */
 export function discoverFixtures(): Fixture[] {
@@ -76,8 +78,9 @@ export function discoverFixtures(): Fixture[] {
 /** Files of a fixture folder that belong to no `.in` file (a renamed or deleted scenario). */
 export function orphanFiles(transform: string): string[] {
   const names = readdirSync(join(FIXTURES_DIR, transform));
-  const scenarios = new Set(names.flatMap((n) => (IN_FILE.exec(n) ? [IN_FILE.exec(n)![1]] : [])));
-  return names.filter((n) => !IN_FILE.test(n) && !scenarios.has(COMPANION.exec(n)?.[1] ?? '\u0000'));
+  const input = (n: string) => IN_FILE.exec(n) ?? DOCKERFILE_IN.exec(n);
+  const scenarios = new Set(names.flatMap((n) => (input(n) ? [input(n)![1]] : [])));
+  return names.filter((n) => !input(n) && !scenarios.has(COMPANION.exec(n)?.[1] ?? '\u0000'));
 }
 
 /** The level of a scenario: `baseline-…` scenarios run at baseline, all others at restricted. */
@@ -97,9 +100,11 @@ export function optionsFor(fixture: Pick<Fixture, 'transform' | 'scenario'>): Ha
 
 /**
  * File name a fixture is hardened as: Compose scenarios (`compose…`) as `compose.yaml`
- * (`compose.override.yaml` when the name says override), the others as `<scenario>.<ext>`.
+ * (`compose.override.yaml` when the name says override), daemon scenarios (`daemon…`) as
+ * `daemon.json`, the others as `<scenario>.<ext>`.
  */
 export function fileNameOf(fixture: Pick<Fixture, 'scenario' | 'ext'>): string {
+  if (/^(baseline-)?daemon/.test(fixture.scenario)) return 'daemon.json';
   if (!/^compose/.test(fixture.scenario)) return `${fixture.scenario}.${fixture.ext}`;
   return fixture.scenario.includes('override') ? 'compose.override.yaml' : 'compose.yaml';
 }
@@ -125,4 +130,38 @@ export function findingsOf(result: HardenResult): Required<ExpectedFinding>[] {
 /** `<scenario>.expect.json` with its defaults filled in (not behavior-changing, pending). */
 export function expectedFindings(fixture: Fixture): Required<ExpectedFinding>[] | undefined {
   return fixture.findings?.map((f) => ({ behaviorChanging: false, status: 'pending' as const, ...f }));
+}
+
+/** A Dockerfile fixture: `fixtures/<transform>/<scenario>.in.Dockerfile` and `.out.Dockerfile`. */
+export interface DockerfileFixture {
+  transform: string;
+  scenario: string;
+  input: string;
+  expected: string;
+  findings?: ExpectedFinding[];
+}
+
+/** Every Dockerfile fixture below `fixtures/`, sorted by transform and scenario. Throws on a half pair. */
+export function discoverDockerfileFixtures(): DockerfileFixture[] {
+  const out: DockerfileFixture[] = [];
+  for (const transform of readdirSync(FIXTURES_DIR).sort()) {
+    const dir = join(FIXTURES_DIR, transform);
+    if (NOT_FIXTURES.has(transform) || !statSync(dir).isDirectory()) continue;
+    for (const name of readdirSync(dir).sort()) {
+      const m = DOCKERFILE_IN.exec(name);
+      if (!m) continue;
+      const read = (file: string) => readFileSync(join(dir, file), 'utf8');
+      const outFile = `${m[1]}.out.Dockerfile`;
+      if (!existsSync(join(dir, outFile))) throw new Error(`fixtures/${transform}/${name} has no ${outFile}`);
+      const expectFile = `${m[1]}.expect.json`;
+      out.push({
+        transform,
+        scenario: m[1],
+        input: read(name),
+        expected: read(outFile),
+        findings: existsSync(join(dir, expectFile)) ? (JSON.parse(read(expectFile)) as ExpectedFinding[]) : undefined,
+      });
+    }
+  }
+  return out;
 }

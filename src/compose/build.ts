@@ -1,0 +1,51 @@
+import { posix } from 'node:path';
+import { readDockerfile } from '../dockerfile/model.js';
+import type { StageUser } from '../dockerfile/model.js';
+
+/** Reads a file relative to the Compose file's folder, only inside the input tree (`readTextInTree`). */
+export type BuildFileReader = (path: string) => { text: string } | { refused: string };
+
+/** What a Compose service built from a Dockerfile gets from it (SPEC section 2). */
+export interface BuiltImage {
+  /** The Dockerfile, relative to the Compose file's folder (`inline` for `dockerfile_inline`). */
+  dockerfile: string;
+  /** The image its final stage starts from, as written (`nginx:1.27`, `node:${NODE_VERSION}`). */
+  from?: string;
+  /** The final stage's USER; undefined when no stage on its chain sets one. */
+  user?: StageUser;
+  /** Ports the final stage exposes. */
+  expose: number[];
+  /** `VOLUME` paths of the final stage: Docker mounts an anonymous volume there, writable under a read-only root. */
+  volumes: string[];
+  /** Why the Dockerfile was not read (a remote context, interpolation, outside the tree…). */
+  unread?: string;
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/**
+ * The Dockerfile facts of a service's `build:` (a context string, or `{context, dockerfile,
+ * dockerfile_inline, target}`), read through `read`; undefined when the service builds nothing.
+ */
+export function builtImage(build: unknown, read: BuildFileReader | undefined): BuiltImage | undefined {
+  if (build == null || build === false) return undefined;
+  const spec = isRecord(build) ? build : { context: build };
+  const context = typeof spec.context === 'string' ? spec.context : '.';
+  const target = typeof spec.target === 'string' && !spec.target.includes('$') ? spec.target : undefined;
+  const none = (dockerfile: string, unread: string): BuiltImage => ({ dockerfile, expose: [], volumes: [], unread });
+  const facts = (dockerfile: string, text: string): BuiltImage => {
+    const df = readDockerfile(text, target);
+    return { dockerfile, from: df.baseImage, user: df.user, expose: df.expose, volumes: df.volumes };
+  };
+  if (typeof spec.dockerfile_inline === 'string') return facts('inline', spec.dockerfile_inline);
+  const name = typeof spec.dockerfile === 'string' ? spec.dockerfile : 'Dockerfile';
+  if (/^[a-z][a-z0-9+.-]*:\/\/|^git@|^github\.com\//i.test(context)) return none(name, 'a remote build context');
+  if (context.includes('$') || name.includes('$')) return none(name, 'the build path is interpolated');
+  const path = posix.normalize(posix.isAbsolute(name) ? name : posix.join(context.replace(/\\/g, '/'), name.replace(/\\/g, '/')));
+  if (!read) return none(path, 'no folder to read it from');
+  const got = read(path);
+  if ('refused' in got) return none(path, got.refused);
+  return facts(path, got.text);
+}
