@@ -39,6 +39,7 @@ export async function buildProgram(): Promise<Command> {
     .addOption(new Option('--format <format>', 'stdout: unified diff (default), hardened yaml, json-patch per document, json findings, sarif').choices(['diff', 'yaml', 'json-patch', 'json', 'sarif']))
     .option('--egress', 'Kubernetes: generated network policies also deny egress (DNS allowed)')
     .option('--fix-docker-socket', 'replace docker.sock mounts by a read-only socket proxy (Compose) or remove them (Kubernetes)')
+    .option('--inspect-images', 'read what local images declare (user, volumes) from the Docker engine; never pulls')
     .option('--fix-userns-remap', 'daemon.json: add "userns-remap": "default" (volume ownership shifts)')
     .option('--config <file>', 'config file (default: the nearest cuirass.config.yaml above the first input)')
     .option('--quiet', 'no summary on stderr (errors are still printed)')
@@ -67,6 +68,7 @@ export async function buildProgram(): Promise<Command> {
     .addOption(new Option('--level <level>', 'restricted (default) or baseline').choices(['restricted', 'baseline']))
     .option('--config <file>', 'config file (default: the nearest cuirass.config.yaml above the first input)')
     .option('--egress', 'Kubernetes: network policies also deny egress')
+    .option('--inspect-images', 'read what local images declare (user, volumes) from the Docker engine; never pulls')
     .option('--quiet', 'no summary on stderr')
     .option('--no-color', 'never color the output (also NO_COLOR)')
     .action(async (paths: string[], opts) => {
@@ -102,6 +104,7 @@ export async function buildProgram(): Promise<Command> {
     .addOption(new Option('--level <level>', 'restricted (default) or baseline').choices(['restricted', 'baseline']))
     .option('--config <file>', 'config file (default: the nearest cuirass.config.yaml above the Compose file)')
     .option('--fix-docker-socket', 'harden with the socket-proxy rewrite too')
+    .option('--inspect-images', 'harden with what the local images declare (user, volumes)')
     .option('--quiet', 'no progress lines')
     .action(async (path: string, opts) => {
       const { runVerify } = await import('./commands/verify.js');
@@ -148,6 +151,7 @@ export interface CliOptions {
   fixUsernsRemap?: boolean;
   egress?: boolean;
   allowNoManifests?: boolean;
+  inspectImages?: boolean;
   color: boolean;
 }
 

@@ -812,7 +812,7 @@ export function planFindings(src: ParsedSource, options: HardenOptions, file = '
       continue;
     }
     if (isComposeDoc(doc) && !isKubernetesDoc(doc)) {
-      const services = servicesOf(doc, file, options.readBuildFile);
+      const services = servicesOf(doc, file, options.readBuildFile, options.settings.images);
       for (const transform of options.transforms) {
         if (!transform.composeFile || services.length === 0) continue;
         const ctx = contextFor(src, options, transform, { kind: 'compose-file' }, doc.contents as Node, findings, file);

@@ -10,6 +10,11 @@ export interface Settings {
   tmpfs: string[];
   /** Substrings of environment variable names whose literal values are credentials. */
   secretPatterns: string[];
+  /**
+   * What local images declare (`--inspect-images`): their config as the engine holds it, by the
+   * reference as written in the files. Absent unless asked for.
+   */
+  images?: Record<string, { user: string; exposedPorts: string[]; volumes: string[] }>;
 }
 
 /** The built-in defaults; a config file overrides them. */

@@ -1,4 +1,5 @@
 import type { Transform, TransformContext } from '../src/types.js';
+import type { Settings } from '../src/settings.js';
 import type { ComposeService } from '../src/compose/model.js';
 import { dockerfileUser } from './dockerfile.js';
 import { daemonUserns } from './daemon.js';
@@ -29,6 +30,17 @@ function lowPortsOnHost(svc: ComposeService, ctx: TransformContext, nonRoot: boo
   });
 }
 
+/**
+ * The numeric non-root `uid:gid` an image's config declares (`--inspect-images`); a named user
+ * cannot be checked by the kubelet against runAsNonRoot, so it gives nothing.
+ */
+function declaredUid(image: string | undefined, images: Settings['images']): string | undefined {
+  const user = image && images && Object.hasOwn(images, image) ? images[image].user : '';
+  const m = /^(\d+)(?::(\d+))?$/.exec(user);
+  if (!m || Number(m[1]) === 0) return undefined;
+  return `${m[1]}:${m[2] ?? m[1]}`;
+}
+
 /** OWASP rule 2: do not run containers as root. */
 export default {
   id: 'run-as-non-root',
@@ -45,7 +57,7 @@ export default {
   severity: 'high',
   pod(pod, ctx) {
     // The pod-wide ids follow the image profile when every app container agrees on one.
-    const users = new Set(pod.containers.filter((c) => c.group === 'containers').map((c) => profileFor(c.image)?.user ?? undefined));
+    const users = new Set(pod.containers.filter((c) => c.group === 'containers').map((c) => profileFor(c.image)?.user ?? declaredUid(c.image, ctx.settings.images)));
     const [profiled] = users.size === 1 ? [...users] : [undefined];
     const [uid, gid] = profiled ? profiled.split(':').map(Number) : [ctx.settings.uid, ctx.settings.gid];
     const sc = ['securityContext'];
@@ -162,7 +174,7 @@ export default {
     const wanted = built ? built.value : profile?.user ?? `${ctx.settings.uid}:${ctx.settings.gid}`;
     const keepsRoot = !built && profile !== undefined && profile.user === null;
     const isRoot = typeof user === 'string' || typeof user === 'number' ? /^(root|0)(:|$)/.test(String(user)) : false;
-    const origin = svc.built?.from ? ` (built FROM ${svc.built.from})` : '';
+    const origin = svc.built?.from && svc.built.source !== 'engine' ? ` (built FROM ${svc.built.from})` : '';
     lowPortsOnHost(svc, ctx, !keepsRoot);
     if (user == null || user === '') {
       if (built) return;

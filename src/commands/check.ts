@@ -9,7 +9,7 @@ import { runProject } from '../project.js';
 import { collectErrors, collectFindings, reaches, staleExemptions } from '../report/findings.js';
 import { formatError } from '../report/summary.js';
 import type { Severity } from '../types.js';
-import { optionsFrom } from './harden.js';
+import { inspected, optionsFrom, textsOf } from './harden.js';
 
 /** Options of `cuirass check`. */
 export interface CheckOptions extends Omit<CliOptions, 'format'> {
@@ -38,13 +38,16 @@ export async function runCheck(paths: string[], opts: CheckOptions, version: str
   const outcomes: { o: Outcome; dir: string }[] = [];
   let failed = false;
   if (paths.length === 1 && paths[0] === '-') {
-    const o = processText('<stdin>', await readStdin(), options);
+    const input = await readStdin();
+    if (opts.inspectImages) options = await inspected(options, [input], opts.quiet);
+    const o = processText('<stdin>', input, options);
     for (const t of o.templates ?? []) process.stderr.write(`cuirass: ${templateNotice('<stdin>', t, true)}\n`);
     failed = Boolean(o.templates?.length);
     outcomes.push({ o, dir: '' });
   } else {
     const found = discover(paths);
     expectInput(inputBytes(found.files));
+    if (opts.inspectImages) options = await inspected(options, textsOf(found.files), opts.quiet);
     for (const e of found.errors) process.stderr.write(`cuirass: ${e.display}: ${e.message}\n`);
     failed = found.errors.length > 0;
     for (const file of found.files) {

@@ -58,6 +58,23 @@ function errorOutcome(display: string, message: string, line = 1, col = 1): Outc
   return { display, status: 'error', input: '', output: '', changes: [], remaining: [], message, line, col, manifest: false, files: [], documents: [], secrets: [], suppressed: [] };
 }
 
+/** The texts of the inputs that read cleanly (for `--inspect-images`, which reads them before hardening). */
+export function textsOf(files: readonly InputFile[]): string[] {
+  return files.flatMap((f) => {
+    const read = readInput(f.path);
+    return 'error' in read ? [] : [read.text];
+  });
+}
+
+/** `options` with the local engine's image configs (`--inspect-images`), the notice on stderr. */
+export async function inspected(options: RunOptions, texts: readonly string[], quiet?: boolean): Promise<RunOptions> {
+  const { withImageFacts } = await import('../stack/images.js');
+  const { settings, notice } = await withImageFacts(options.settings, texts);
+  if (!quiet) process.stderr.write(`cuirass: ${notice}
+`);
+  return { ...options, settings };
+}
+
 /** Run options from the config file and the flags (flags win). */
 export function optionsFrom(paths: string[], opts: CliOptions): RunOptions {
   const ids = TRANSFORMS.map((t) => t.id);
@@ -164,6 +181,7 @@ export async function runHarden(paths: string[], opts: CliOptions, version = '0.
       err(`cuirass: <stdin>:${e.line}:${e.col}: ${e.message}\n`);
       return 2;
     }
+    if (opts.inspectImages) options = await inspected(options, [input], opts.quiet);
     const outcome = processText('<stdin>', input, options);
     let unpatched = false;
     releaseVerifier();
@@ -193,6 +211,7 @@ export async function runHarden(paths: string[], opts: CliOptions, version = '0.
 
   const found = discover(paths);
   expectInput(inputBytes(found.files));
+  if (opts.inspectImages) options = await inspected(options, textsOf(found.files), opts.quiet);
   if (opts.out) {
     // Two inputs with the same path relative to their folders would overwrite each other's copy.
     const taken = new Map<string, string>();

@@ -17,6 +17,7 @@ export interface VerifyCliOptions {
   skip?: string[];
   config?: string;
   fixDockerSocket?: boolean;
+  inspectImages?: boolean;
   quiet?: boolean;
 }
 
@@ -82,6 +83,7 @@ export async function runVerify(path: string, opts: VerifyCliOptions, driverFor?
     if (opts.only?.length) hardenArgs.push('--only', splitIds(opts.only).join(','));
     if (opts.skip?.length) hardenArgs.push('--skip', splitIds(opts.skip).join(','));
     if (opts.fixDockerSocket) hardenArgs.push('--fix-docker-socket');
+    if (opts.inspectImages) hardenArgs.push('--inspect-images');
   } catch (e) {
     if (e instanceof UsageError || e instanceof ConfigError) {
       err(`cuirass: ${e.message}\n`);

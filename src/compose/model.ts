@@ -3,8 +3,9 @@ import type { Alias, Document, Node, Pair, YAMLMap, YAMLSeq } from 'yaml';
 import { MAX_ALIAS_COUNT, pairOf } from '../engine/index.js';
 import { profileFor } from '../../transforms/profiles/index.js';
 import type { MatchedProfile } from '../../transforms/profiles/index.js';
-import { builtImage } from './build.js';
+import { builtImage, inspectedImage } from './build.js';
 import type { BuildFileReader, BuiltImage } from './build.js';
+import type { Settings } from '../settings.js';
 
 /** One service of a Compose file, with its effective configuration. */
 export interface ComposeService {
@@ -57,7 +58,7 @@ function extendWith(base: Record<string, unknown>, own: Record<string, unknown>)
 }
 
 /** The services of a Compose document. */
-export function servicesOf(doc: Document.Parsed, file: string, readBuildFile?: BuildFileReader): ComposeService[] {
+export function servicesOf(doc: Document.Parsed, file: string, readBuildFile?: BuildFileReader, images?: Settings['images']): ComposeService[] {
   const root = doc.contents as YAMLMap;
   const services = root.get("services", true) as unknown as YAMLMap;
   const plain = (toPlain(services, doc) ?? {}) as Record<string, Record<string, unknown>>;
@@ -80,7 +81,9 @@ export function servicesOf(doc: Document.Parsed, file: string, readBuildFile?: B
     if (!name || !isMap(node) || isAlias(node)) continue;
     const effective = resolve(name, new Set([name]));
     const image = typeof effective.image === 'string' ? effective.image : undefined;
-    const built = builtImage(effective.build, readBuildFile);
+    // A Dockerfile in the tree says what a built image is; else the engine's config of the image (--inspect-images).
+    const inspected = image && images && Object.hasOwn(images, image) ? inspectedImage(image, images[image]) : undefined;
+    const built = builtImage(effective.build, readBuildFile) ?? inspected;
     out.push({
       name,
       node,
