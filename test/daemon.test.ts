@@ -11,8 +11,7 @@ import { jsonPatches } from '../src/report/json-patch.js';
 import { collectFindings } from '../src/report/findings.js';
 import { sarifReport } from '../src/report/sarif.js';
 import type { ConfigExemption } from '../src/config.js';
-import { runRules } from '../src/commands/rules.js';
-import { vi } from 'vitest';
+import { rulesText } from '../src/commands/rules.js';
 
 const INPUT = `{
   "log-level": "debug",
@@ -112,13 +111,7 @@ describe('daemon.json', () => {
 
 describe('cuirass rules', () => {
   it('lists every cheat sheet rule 0-13 with the transforms and inputs that cover it, 0 and 11 as host concerns', () => {
-    const spy = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
-    try {
-      runRules();
-    } finally {
-      spy.mockRestore();
-    }
-    const out = String(spy.mock.calls.map((c) => c[0]).join(''));
+    const out = rulesText();
     const [transforms, coverage] = out.split('\n\n');
     expect(transforms.split('\n')).toHaveLength(TRANSFORMS.length);
     const rules = coverage.trim().split('\n').slice(1);

@@ -9,15 +9,22 @@ import { imageTag } from './image-pinning.js';
 /** Rule 2: the final stage sets a non-root USER (earlier stages do not reach the image). */
 export function dockerfileUser(df: Dockerfile, ctx: DockerfileContext): void {
   const final = df.final;
-  if (!final || final.image === 'scratch' && !df.user) return;
+  if (!final) return;
   const uid = ctx.settings.uid;
   const gid = ctx.settings.gid;
-  const suggestion = `create a user and switch to it by number, e.g. \`RUN groupadd -g ${gid} app && useradd -u ${uid} -g app -M -s /usr/sbin/nologin app\` (Alpine: \`addgroup -g ${gid} app && adduser -D -u ${uid} -G app app\`) then \`USER ${uid}:${gid}\``;
+  const base = df.baseImage ?? final.image;
+  // No shell or user tools in scratch/distroless: a numeric USER needs no /etc/passwd entry.
+  const bare = base === 'scratch' || /distroless/.test(base);
+  const suggestion = bare
+    ? `add \`USER ${uid}:${gid}\` (a numeric user needs no /etc/passwd entry)`
+    : `create a user and switch to it by number, e.g. \`RUN groupadd -g ${gid} app && useradd -u ${uid} -g app -M -s /usr/sbin/nologin app\` (Alpine: \`addgroup -g ${gid} app && adduser -D -u ${uid} -G app app\`) then \`USER ${uid}:${gid}\``;
+  // Base images whose own USER is non-root (distroless :nonroot, nginx-unprivileged).
+  if (!df.user && /[:-]nonroot\b|nginx-unprivileged/.test(base)) return;
   if (!df.user) {
     ctx.report({
       at: final.from.start,
       field: 'USER',
-      message: `the final stage (FROM ${final.image}) sets no USER: the container runs as the base image's user, root unless ${final.image} sets another; ${suggestion}`,
+      message: `the final stage (FROM ${final.image}) sets no USER: the container runs as the base image's user, root unless ${base} sets another; ${suggestion}`,
       severity: 'high',
     });
   } else if (df.user.root) {

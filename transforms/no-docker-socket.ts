@@ -39,7 +39,10 @@ export default {
   changes: {
     kubernetes: 'reports a hostPath volume to the docker, containerd, CRI-O or podman socket (critical); with --fix-docker-socket the volume and its mounts are removed',
     compose: 'reports /var/run/docker.sock mounts (critical); with --fix-docker-socket the service talks to a read-only socket proxy service instead',
-    daemon: 'reports a tcp:// listener without TLS client verification (critical); never removes it',
+    daemon:
+      'reports a tcp:// listener in hosts without TLS client verification (critical), never removes it. The TLS setup: "tls": true, "tlsverify": true, ' +
+      '"tlscacert": "/etc/docker/ca.pem", "tlscert": "/etc/docker/server-cert.pem", "tlskey": "/etc/docker/server-key.pem", listen on tcp://0.0.0.0:2376, ' +
+      'and give each client its own certificate signed by that CA (docker --tlsverify); or drop the listener and use ssh:// contexts',
   },
   breaks: 'Tools that drive Docker (CI runners, log shippers, Traefik) lose the API. With --fix-docker-socket, Compose services reach a read-only socket proxy at tcp://docker-socket-proxy:2375 instead, and Kubernetes pods lose the socket volume and its mounts.',
   severity: 'critical',

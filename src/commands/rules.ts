@@ -45,14 +45,19 @@ const CHEAT_SHEET: { rule: number; title: string; host?: string }[] = [
  * then, after a blank line, every cheat sheet rule 0–13 with the transforms and inputs that cover it.
  */
 export function runRules(): number {
+  process.stdout.write(rulesText());
+  return 0;
+}
+
+/** The text `cuirass rules` prints. */
+export function rulesText(): string {
   const width = Math.max(...TRANSFORMS.map((t) => t.id.length));
   const lines = TRANSFORMS.map((t) => `${t.id.padEnd(width)}  OWASP ${t.owasp.padEnd(5)} ${t.severity.padEnd(8)} ${t.title} [${whereOf(t).join(', ')}]`);
   const coverage = CHEAT_SHEET.map(({ rule, title, host }) => {
     const by = TRANSFORMS.filter((t) => rulesOf(t.owasp).includes(rule)).map((t) => `${t.id} (${whereOf(t).join(', ')})`);
     return `${String(rule).padStart(2)}  ${title}: ${[...by, ...(host ? [`host: ${host}`] : [])].join('; ')}`;
   });
-  process.stdout.write([...lines, '', 'OWASP Docker Security Cheat Sheet rules:', ...coverage].join('\n') + '\n');
-  return 0;
+  return [...lines, '', 'OWASP Docker Security Cheat Sheet rules:', ...coverage].join('\n') + '\n';
 }
 
 const OWASP = 'https://cheatsheetseries.owasp.org/cheatsheets/Docker_Security_Cheat_Sheet.html';
