@@ -9,7 +9,7 @@ import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { hardenText } from '../src/harden.js';
-import { MAX_FILE_BYTES, STDIN_TOO_LARGE, readStdin } from '../src/load.js';
+import { MAX_STDIN_BYTES, STDIN_TOO_LARGE, readStdin } from '../src/load.js';
 import { DEFAULT_SETTINGS } from '../src/settings.js';
 import { TRANSFORMS } from '../transforms/index.js';
 import { CLI_PATH, ROOT, runCli } from './support/cli.js';
@@ -46,7 +46,7 @@ describe('a stream of 150,000 documents', () => {
   }, LONG);
 });
 
-describe('stdin has the size limit of a file', () => {
+describe('stdin has a size limit', () => {
   it('readStdin stops at the first byte over the limit and says why', async () => {
     let served = 0;
     const endless = new Readable({
@@ -57,7 +57,7 @@ describe('stdin has the size limit of a file', () => {
     });
     expect(await readStdin(endless)).toEqual({ error: STDIN_TOO_LARGE });
     // It read no more than the limit and one chunk past it (plus what the stream buffered).
-    expect(served).toBeLessThanOrEqual(MAX_FILE_BYTES + 4 * (1 << 20));
+    expect(served).toBeLessThanOrEqual(MAX_STDIN_BYTES + 4 * (1 << 20));
     expect(await readStdin(Readable.from([Buffer.from('a: 1\n')]))).toEqual({ text: 'a: 1\n' });
   });
 
