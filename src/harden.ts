@@ -288,7 +288,9 @@ class StreamRun {
     // Every document has settled: the worker is not needed for what follows.
     this.close();
     if (docs.length === 0) throw WHOLE;
-    const last = Math.max(...docs.map((d) => d.settled));
+    // A loop, not Math.max(...): one argument per document overflows the stack past ~120,000.
+    let last = 0;
+    for (const d of docs) if (d.settled > last) last = d.settled;
     // Line breaks before each document, at each pass.
     const before: number[][] = [];
     for (let k = 0; k <= last; k++) {

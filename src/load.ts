@@ -172,6 +172,37 @@ export function readInput(path: string): { text: string; stamp: Stamp } | { erro
   }
 }
 
+/**
+ * Largest stream cuirass reads on stdin: a rendered release (`helm template`, `kustomize build`)
+ * joins many files, so twice a file's limit (50,000 benchmark documents are 38 MiB).
+ */
+export const MAX_STDIN_BYTES = 2 * MAX_FILE_BYTES;
+
+/** Why stdin was refused. */
+export const STDIN_TOO_LARGE = `stdin is larger than ${MAX_STDIN_BYTES / 1024 / 1024} MiB; split the stream, or write it to files and harden the folder`;
+
+/**
+ * Reads all of stdin up to `MAX_STDIN_BYTES`: reading stops at the first byte over it
+ * (`cuirass - < /dev/zero` ends at once instead of filling memory). `decode` turns the bytes
+ * into text (it may throw, e.g. `decodeUtf8` on bytes that are not UTF-8).
+ */
+export async function readStdin(
+  stream: NodeJS.ReadableStream = process.stdin,
+  decode: (bytes: Buffer) => string = (bytes) => bytes.toString('utf8'),
+): Promise<{ text: string } | { error: string }> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of stream) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_STDIN_BYTES) {
+      (stream as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();
+      return { error: STDIN_TOO_LARGE };
+    }
+    chunks.push(chunk as Buffer);
+  }
+  return { text: decode(Buffer.concat(chunks)) };
+}
+
 /** The total size of the files found (unreadable ones count as empty). */
 export function inputBytes(files: readonly InputFile[]): number {
   let total = 0;

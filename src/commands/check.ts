@@ -1,7 +1,7 @@
 import { dirname } from 'node:path';
 import type { CliOptions } from '../cli.js';
 import { ConfigError } from '../config.js';
-import { discover, inputBytes, readInput } from '../load.js';
+import { discover, inputBytes, readInput, readStdin } from '../load.js';
 import { processText, templateNotice, UsageError } from '../run.js';
 import { expectInput, releaseVerifier } from '../verify.js';
 import type { Outcome } from '../run.js';
@@ -15,12 +15,6 @@ import { inspected, optionsFrom, textsOf } from './harden.js';
 export interface CheckOptions extends Omit<CliOptions, 'format'> {
   failOn: Severity;
   format?: 'text' | 'json' | 'sarif';
-}
-
-async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** `cuirass check`: report findings; exit 1 when one reaches --fail-on, 2 on bad input. */
@@ -38,9 +32,13 @@ export async function runCheck(paths: string[], opts: CheckOptions, version: str
   const outcomes: { o: Outcome; dir: string }[] = [];
   let failed = false;
   if (paths.length === 1 && paths[0] === '-') {
-    const input = await readStdin();
-    if (opts.inspectImages) options = await inspected(options, [input], opts.quiet);
-    const o = processText('<stdin>', input, options);
+    const stdin = await readStdin();
+    if ('error' in stdin) {
+      process.stderr.write(`cuirass: <stdin>: ${stdin.error}\n`);
+      return 2;
+    }
+    if (opts.inspectImages) options = await inspected(options, [stdin.text], opts.quiet);
+    const o = processText('<stdin>', stdin.text, options);
     for (const t of o.templates ?? []) process.stderr.write(`cuirass: ${templateNotice('<stdin>', t, true)}\n`);
     failed = Boolean(o.templates?.length);
     outcomes.push({ o, dir: '' });

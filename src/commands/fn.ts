@@ -5,6 +5,7 @@ import type { Config } from '../config.js';
 import { Fix, MAX_ALIAS_COUNT, applyEdits, parseSource, renderOps } from '../engine/index.js';
 import { processText, selectTransforms, UsageError } from '../run.js';
 import { releaseVerifier } from '../verify.js';
+import { readStdin } from '../load.js';
 import type { RunOptions } from '../run.js';
 import { runProject } from '../project.js';
 import { TRANSFORMS } from '../../transforms/index.js';
@@ -19,12 +20,6 @@ interface Result {
   field?: { path: string };
   file?: { path: string; index?: number };
   tags?: Record<string, string>;
-}
-
-async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 const SEVERITY: Record<Severity, Result['severity']> = { critical: 'warning', high: 'warning', medium: 'warning', low: 'info' };
@@ -88,13 +83,15 @@ function toResult(f: Finding, items: unknown[], kind: 'fixed' | 'unfixed' | 'sup
  * writes the ResourceList with `results` to stdout.
  */
 export async function runFn(): Promise<number> {
-  const input = await readStdin();
+  const stdin = await readStdin();
   const fail = (message: string) => {
     process.stdout.write(stringify({ apiVersion: 'config.kubernetes.io/v1', kind: 'ResourceList', items: [], results: [{ message, severity: 'error' }] }));
     process.stderr.write(`cuirass: ${message}\n`);
     // An input or usage error, as for every command (SPEC section 1).
     return 2;
   };
+  if ('error' in stdin) return fail(`<stdin>: ${stdin.error}`);
+  const input = stdin.text;
   const lines = new LineCounter();
   const doc = parseDocument(input, { prettyErrors: false, lineCounter: lines });
   if (doc.errors.length) {

@@ -1,6 +1,6 @@
 import { dirname, join, relative } from 'node:path';
 import type { CliOptions } from '../cli.js';
-import { discover, inputBytes, readInput } from '../load.js';
+import { discover, inputBytes, readInput, readStdin } from '../load.js';
 import type { InputFile } from '../load.js';
 import { processText, selectTransforms, splitIds, TEMPLATE_SKIPPED, templateNotice, UsageError } from '../run.js';
 import type { Outcome, RunOptions } from '../run.js';
@@ -16,13 +16,6 @@ import { POLICY_FILE, runProject } from '../project.js';
 import { displayPath } from '../load.js';
 import type { GeneratedDoc } from '../engine/index.js';
 import { GeneratedFiles } from '../report/generated.js';
-
-/** Reads all of stdin as UTF-8 (bytes that are not UTF-8 are refused with their position). */
-async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return decodeUtf8(Buffer.concat(chunks));
-}
 
 /** The most of a string handed to stdout at once (UTF-16 code units). */
 const SLICE = 1 << 20;
@@ -175,7 +168,12 @@ export async function runHarden(paths: string[], opts: CliOptions, version = '0.
   if (paths.length === 1 && paths[0] === '-') {
     let input: string;
     try {
-      input = await readStdin();
+      const stdin = await readStdin(process.stdin, decodeUtf8);
+      if ('error' in stdin) {
+        err(`cuirass: <stdin>: ${stdin.error}\n`);
+        return 2;
+      }
+      input = stdin.text;
     } catch (e) {
       if (!(e instanceof UnsafeFileError)) throw e;
       err(`cuirass: <stdin>:${e.line}:${e.col}: ${e.message}\n`);

@@ -74,11 +74,15 @@ export function renderOps(src: ParsedSource, ops: readonly Op[]): TextEdit[] {
     appends.delete(seq);
     removeItems.delete(seq);
   }
-  for (const [map, keys] of ensures) edits.push(...[r.at(map).insertPairs(map, [...keys])].flat());
+  // Appended one by one: a spread would pass one argument per edit (a list of 150,000 items).
+  const push = (more: TextEdit | TextEdit[]) => {
+    for (const e of [more].flat()) edits.push(e);
+  };
+  for (const [map, keys] of ensures) push(r.at(map).insertPairs(map, [...keys]));
   for (const [pair, value] of setValues) edits.push(r.at(pair.key).setValue(pair, value));
-  for (const [map, pairs] of removes) edits.push(...r.at(map).removePairs(map, pairs));
-  for (const [seq, items] of removeItems) edits.push(...r.at(seq).removeItems(seq, items));
-  for (const [seq, values] of appends) edits.push(...[r.at(seq).appendItems(seq, values)].flat());
+  for (const [map, pairs] of removes) push(r.at(map).removePairs(map, pairs));
+  for (const [seq, items] of removeItems) push(r.at(seq).removeItems(seq, items));
+  for (const [seq, values] of appends) push(r.at(seq).appendItems(seq, values));
   for (const [item, { seq, values }] of inserts) edits.push(r.at(seq).insertItemsBefore(seq, item, values));
   return edits;
 }
