@@ -207,6 +207,7 @@ export function writeAtomic(path: string, content: string | ((current: string | 
     }
   }
   const dir = dirname(target);
+  makeFolders(dir);
   const held = lock(target);
   let temp: string | undefined;
   try {
