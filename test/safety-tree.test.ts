@@ -141,6 +141,9 @@ describe('bytes that are not UTF-8', () => {
     const stdin = run(['-'], dir, bytes);
     expect(stdin.status).toBe(2);
     expect(stdin.stderr).toContain(`<stdin>:${line}:5: bytes that are not UTF-8`);
+    const check = run(['check', '-'], dir, bytes);
+    expect(check.status).toBe(2);
+    expect(check.stderr).toContain(`<stdin>:${line}:5: bytes that are not UTF-8`);
   });
 });
 

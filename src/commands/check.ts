@@ -10,6 +10,7 @@ import { collectErrors, collectFindings, reaches, staleExemptions } from '../rep
 import { formatError } from '../report/summary.js';
 import type { Severity } from '../types.js';
 import { optionsFrom } from './harden.js';
+import { decodeUtf8, UnsafeFileError } from '../safe-fs.js';
 
 /** Options of `cuirass check`. */
 export interface CheckOptions extends Omit<CliOptions, 'format'> {
@@ -20,7 +21,7 @@ export interface CheckOptions extends Omit<CliOptions, 'format'> {
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
+  return decodeUtf8(Buffer.concat(chunks));
 }
 
 /** `cuirass check`: report findings; exit 1 when one reaches --fail-on, 2 on bad input. */
@@ -38,7 +39,15 @@ export async function runCheck(paths: string[], opts: CheckOptions, version: str
   const outcomes: { o: Outcome; dir: string }[] = [];
   let failed = false;
   if (paths.length === 1 && paths[0] === '-') {
-    const o = processText('<stdin>', await readStdin(), options);
+    let input: string;
+    try {
+      input = await readStdin();
+    } catch (e) {
+      if (!(e instanceof UnsafeFileError)) throw e;
+      process.stderr.write(`cuirass: <stdin>:${e.line}:${e.col}: ${e.message}\n`);
+      return 2;
+    }
+    const o = processText('<stdin>', input, options);
     for (const t of o.templates ?? []) process.stderr.write(`cuirass: ${templateNotice('<stdin>', t, true)}\n`);
     failed = Boolean(o.templates?.length);
     outcomes.push({ o, dir: '' });
@@ -51,7 +60,7 @@ export async function runCheck(paths: string[], opts: CheckOptions, version: str
       const read = readInput(file.path);
       const o: Outcome =
         'error' in read
-          ? { display: file.display, status: 'error', input: '', output: '', changes: [], remaining: [], message: read.error, line: 1, col: 1, manifest: false, files: [], documents: [], secrets: [], suppressed: [] }
+          ? { display: file.display, status: 'error', input: '', output: '', changes: [], remaining: [], message: read.error, line: read.line ?? 1, col: read.col ?? 1, manifest: false, files: [], documents: [], secrets: [], suppressed: [] }
           : processText(file.display, read.text, options, dirname(file.path));
       outcomes.push({ o, dir: dirname(file.path) });
       if (o.status !== 'skipped' && !opts.quiet) for (const t of o.templates ?? []) process.stderr.write(`cuirass: ${templateNotice(file.display, t)}\n`);
