@@ -8,7 +8,7 @@ export interface GitState {
 }
 
 function git(folder: string, args: string[]): number | null {
-  const r = spawnSync('git', ['-c', 'core.fsmonitor=false', '--literal-pathspecs', '-C', folder, ...args], {
+  const r = spawnSync('git', ['-c', 'core.fsmonitor=false', '-C', folder, ...args], {
     stdio: 'ignore',
     env: { ...process.env, GIT_OPTIONAL_LOCKS: '0' },
   });
@@ -23,7 +23,8 @@ function git(folder: string, args: string[]): number | null {
 export function gitState(folder: string, rel: string): GitState | undefined {
   const ignored = git(folder, ['check-ignore', '-q', '--', rel]);
   if (ignored !== 0 && ignored !== 1) return undefined;
-  const tracked = git(folder, ['ls-files', '--error-unmatch', '--', rel]);
+  // check-ignore takes paths as they are; ls-files takes pathspecs (`[` is a glob there).
+  const tracked = git(folder, ['--literal-pathspecs', 'ls-files', '--error-unmatch', '--', rel]);
   if (tracked !== 0 && tracked !== 1) return undefined;
   return { tracked: tracked === 0, ignored: ignored === 0 };
 }

@@ -39,6 +39,7 @@ export function kindOf(st: Stats | BigIntStats): string {
   if (st.isCharacterDevice() || st.isBlockDevice()) return 'a device';
   if (st.isSocket()) return 'a socket';
   if (st.isSymbolicLink()) return 'a symlink';
+  if (st.isFile()) return 'a regular file';
   return 'not a regular file';
 }
 

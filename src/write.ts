@@ -23,6 +23,8 @@ const LEGACY_TEMP_NAME = /^\..+\.cuirass-[0-9a-f]{12}\.tmp$/;
 const NAME_KEPT = 100;
 /** How long a run waits for another run's lock on the same file. */
 const LOCK_WAIT_MS = 5 * 60_000;
+/** A lock still without its holder's pid after this long was left by a run killed at that instant. */
+const UNNAMED_LOCK_MS = 10_000;
 
 /** Temporary files and locks this process made and still holds. */
 const own = new Set<string>();
@@ -59,26 +61,35 @@ function lock(target: string): string {
   const path = join(dirname(target), `.${shortName(target)}.lock${TEMP_SUFFIX}`);
   const deadline = Date.now() + LOCK_WAIT_MS;
   for (;;) {
+    let fd: number | undefined;
     try {
-      const fd = openSync(path, 'wx', 0o600);
+      fd = openSync(path, 'wx', 0o600);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+    if (fd !== undefined) {
       own.add(path);
       try {
-        writeSync(fd, String(process.pid));
+        writeAll(fd, Buffer.from(String(process.pid)));
+      } catch (e) {
+        unlock(path); // a full disk: no lock without its holder's pid is left behind
+        throw e;
       } finally {
         closeSync(fd);
       }
       return path;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
     }
     let holder = NaN;
+    let age = 0;
     try {
       holder = Number(readFileSync(path, 'utf8'));
+      age = Date.now() - statSync(path).mtimeMs;
     } catch {
       continue; // released meanwhile
     }
-    // A lock being written has no pid yet: wait for it like for a live one.
-    if (Number.isInteger(holder) && holder > 0 && !own.has(path) && !alive(holder)) {
+    // A lock just created has no pid yet (wait for it); one that never got its pid was killed.
+    const known = Number.isInteger(holder) && holder > 0;
+    if ((known && !own.has(path) && !alive(holder)) || (!known && age > UNNAMED_LOCK_MS)) {
       tryUnlink(path);
       continue;
     }
@@ -113,7 +124,8 @@ export function removeStaleTemps(dir: string): void {
     else if (LOCK_NAME.test(name)) {
       try {
         const holder = Number(readFileSync(path, 'utf8'));
-        if (Number.isInteger(holder) && holder > 0 && !alive(holder)) tryUnlink(path);
+        const known = Number.isInteger(holder) && holder > 0;
+        if ((known && !alive(holder)) || (!known && Date.now() - statSync(path).mtimeMs > UNNAMED_LOCK_MS)) tryUnlink(path);
       } catch {
         // gone
       }
@@ -207,6 +219,7 @@ export function writeAtomic(path: string, content: string | ((current: string | 
     }
   }
   const dir = dirname(target);
+  makeFolders(dir);
   const held = lock(target);
   let temp: string | undefined;
   try {

@@ -222,10 +222,8 @@ function kubernetesPod(pod: PodTemplate, ctx: TransformContext): void {
   const sidecar = `${stem}.secrets.yaml`;
   const keys = new Map<string, string>();
   const addSecret = (f: Fix, key: string, value: string) => {
-    // A committed sidecar, or one cuirass must not write through (a symlink), takes no secret.
-    const existing = ctx.hasFolder ? ctx.sibling(sidecar) : undefined;
-    if (existing?.tracked) return void f.refuse(`git tracks ${sidecar} (it is committed), so the secret cannot go there`);
-    if (existing?.refused) return void f.refuse(existing.refused);
+    // A committed sidecar takes no secret.
+    if (ctx.hasFolder && ctx.sibling(sidecar)?.tracked) return void f.refuse(`git tracks ${sidecar} (it is committed), so the secret cannot go there`);
     const metadata: Record<string, unknown> = { name: secretObject };
     if (pod.object.namespace) metadata.namespace = pod.object.namespace;
     metadata.labels = { 'app.kubernetes.io/managed-by': 'cuirass' };

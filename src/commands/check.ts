@@ -10,6 +10,7 @@ import { collectErrors, collectFindings, reaches, staleExemptions } from '../rep
 import { formatError } from '../report/summary.js';
 import type { Severity } from '../types.js';
 import { inspected, optionsFrom, textsOf } from './harden.js';
+import { decodeUtf8, UnsafeFileError } from '../safe-fs.js';
 
 /** Options of `cuirass check`. */
 export interface CheckOptions extends Omit<CliOptions, 'format'> {
@@ -32,13 +33,23 @@ export async function runCheck(paths: string[], opts: CheckOptions, version: str
   const outcomes: { o: Outcome; dir: string }[] = [];
   let failed = false;
   if (paths.length === 1 && paths[0] === '-') {
-    const stdin = await readStdin();
-    if ('error' in stdin) {
-      process.stderr.write(`cuirass: <stdin>: ${stdin.error}\n`);
+    let input: string;
+    try {
+      const stdin = await readStdin(process.stdin, decodeUtf8);
+      if ('error' in stdin) {
+        process.stderr.write(`cuirass: <stdin>: ${stdin.error}
+`);
+        return 2;
+      }
+      input = stdin.text;
+    } catch (e) {
+      if (!(e instanceof UnsafeFileError)) throw e;
+      process.stderr.write(`cuirass: <stdin>:${e.line}:${e.col}: ${e.message}
+`);
       return 2;
     }
-    if (opts.inspectImages) options = await inspected(options, [stdin.text], opts.quiet);
-    const o = processText('<stdin>', stdin.text, options);
+    if (opts.inspectImages) options = await inspected(options, [input], opts.quiet);
+    const o = processText('<stdin>', input, options);
     for (const t of o.templates ?? []) process.stderr.write(`cuirass: ${templateNotice('<stdin>', t, true)}\n`);
     failed = Boolean(o.templates?.length);
     outcomes.push({ o, dir: '' });
@@ -52,7 +63,7 @@ export async function runCheck(paths: string[], opts: CheckOptions, version: str
       const read = readInput(file.path);
       const o: Outcome =
         'error' in read
-          ? { display: file.display, status: 'error', input: '', output: '', changes: [], remaining: [], message: read.error, line: 1, col: 1, manifest: false, files: [], documents: [], secrets: [], suppressed: [] }
+          ? { display: file.display, status: 'error', input: '', output: '', changes: [], remaining: [], message: read.error, line: read.line ?? 1, col: read.col ?? 1, manifest: false, files: [], documents: [], secrets: [], suppressed: [] }
           : processText(file.display, read.text, options, dirname(file.path));
       outcomes.push({ o, dir: dirname(file.path) });
       if (o.status !== 'skipped' && !opts.quiet) for (const t of o.templates ?? []) process.stderr.write(`cuirass: ${templateNotice(file.display, t)}\n`);
