@@ -373,11 +373,11 @@ describe('layout', () => {
   it('a flow-style service stays on its line and gains flow-style keys', () => {
     const r = harden('services:\n  web: {image: nginx:1.27, ports: ["80:80"]}\n');
     expect(r.output).toBe(
-      'services:\n  web: {image: nginx:1.27, ports: ["80:80"], cap_drop: [ALL], cap_add: [CHOWN, SETGID, SETUID, NET_BIND_SERVICE], ' +
+      'services:\n  web: {image: nginx:1.27, ports: ["80:80"], user: "101:101", cap_drop: [ALL], ' +
         'security_opt: ["no-new-privileges:true"], deploy: {resources: {limits: {memory: 512M, cpus: "0.5", pids: 200}}}, ' +
-        'read_only: true, tmpfs: [/tmp, /var/cache/nginx, /var/run]}\n',
+        'read_only: true, tmpfs: [/tmp, "/var/cache/nginx:uid=101,gid=101", "/var/run:uid=101,gid=101"]}\n',
     );
-    expectHardened(services(r.output).web, { root: true });
+    expectHardened(services(r.output).web);
   });
 
   it('a CRLF file gets CRLF lines only', () => {
@@ -501,34 +501,40 @@ ${LIMITS}    read_only: true
     expectHardened(services(r.output).db2);
   });
 
-  it('nginx keeps root, gets the capabilities and writable paths it needs, and the root user is reported', () => {
+  it('nginx runs as its user 101 with no capabilities and tmpfs paths it owns (Docker >= 20.10 lets it bind port 80)', () => {
     const r = harden('services:\n  proxy:\n    image: nginx:1.27\n    ports:\n      - "80:80"\n');
     expect(r.output).toBe(`services:
   proxy:
     image: nginx:1.27
     ports:
       - "80:80"
+    user: "101:101"
     cap_drop:
       - ALL
-    cap_add:
-      - CHOWN
-      - SETGID
-      - SETUID
-      - NET_BIND_SERVICE
     security_opt:
       - no-new-privileges:true
 ${LIMITS}    read_only: true
     tmpfs:
       - /tmp
-      - /var/cache/nginx
-      - /var/run
+      - /var/cache/nginx:uid=101,gid=101
+      - /var/run:uid=101,gid=101
 `);
+    expectHardened(services(r.output).proxy);
+  });
+
+  it('nginx on the host network keeps root, gets the capabilities and writable paths it needs, and the root user is reported', () => {
+    const r = harden('services:\n  proxy:\n    image: nginx:1.27\n    network_mode: host\n');
     const proxy = services(r.output).proxy;
     expect(proxy.user).toBeUndefined();
     expect(proxy.cap_add).toEqual(['CHOWN', 'SETGID', 'SETUID', 'NET_BIND_SERVICE']);
-    expect(proxy.tmpfs).toEqual(expect.arrayContaining(['/var/cache/nginx', '/var/run']));
+    expect(proxy.tmpfs).toEqual(['/tmp', '/var/cache/nginx', '/var/run']);
     expect(r.remaining.some((f) => f.transform === 'run-as-non-root' && f.object?.name === 'proxy')).toBe(true);
     expectHardened(proxy, { root: true });
+  });
+
+  it('nginx with run-as-non-root skipped keeps root and gets the capabilities its entrypoint needs', () => {
+    const r = harden('services:\n  proxy:\n    image: nginx:1.27\n    x-cuirass: {skip: [run-as-non-root], reason: "test"}\n');
+    expect(services(r.output).proxy.cap_add).toEqual(['CHOWN', 'SETGID', 'SETUID', 'NET_BIND_SERVICE']);
   });
 });
 

@@ -172,7 +172,7 @@ describe('configuration and exemptions', () => {
 
 describe('cuirass init', () => {
   it('writes a config that validates, suggests exemptions for unfixed findings, and never overwrites silently', () => {
-    const dir = tempDir({ 'pod.yaml': POD('drift'), 'compose.yaml': 'services:\n  proxy:\n    image: nginx:1.27\n' });
+    const dir = tempDir({ 'pod.yaml': POD('drift'), 'compose.yaml': 'services:\n  proxy:\n    image: nginx:1.27\n    network_mode: host\n' });
     const r = cli(['init', dir]);
     expect(r.status).toBe(0);
     const text = readFileSync(join(dir, 'cuirass.config.yaml'), 'utf8');

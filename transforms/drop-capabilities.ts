@@ -1,3 +1,4 @@
+import { profileFor } from './profiles/index.js';
 import type { Transform } from '../src/types.js';
 import { label, mapAt, nodeAt, scalarItems, seqAt } from './support.js';
 import { appendForService, listOf, where } from './compose.js';
@@ -60,8 +61,10 @@ export default {
     const adds = listOf(svc.effective.cap_add).map((c) => String(c).replace(/^CAP_/, ''));
     const profile = svc.profile;
     const user = svc.effective.user;
-    const runsAsRoot = user == null || /^(root|0)(:|$)/.test(String(user));
-    const needed = profile && runsAsRoot ? profile.profile.capAdd : [];
+    // Root stays when run-as-non-root does not change it in this pass (skipped, exempted, or the
+    // image must keep root): then the entrypoint needs what the image needs as root.
+    const runsAsRoot = (user == null || /^(root|0)(:|$)/.test(String(user))) && !ctx.fixes(`${svc.path}.user`);
+    const needed = profile && runsAsRoot ? (profileFor(svc.built?.from ?? svc.image)?.profile.capAdd ?? []) : [];
     for (const cap of needed) {
       if (adds.includes(cap) || adds.includes('ALL')) continue;
       ctx.report({

@@ -114,14 +114,15 @@ export default {
       ...(svc.built?.volumes ?? []),
     ]);
     const paths = [...new Set([...ctx.settings.tmpfs, ...(profile?.writable ?? [])])];
-    for (const path of paths) {
+    for (const entry of paths) {
+      const path = entry.split(':')[0];
       if (mounted.has(path.replace(/\/+$/, ''))) continue;
       ctx.report({
         at: where(svc, 'tmpfs'),
         field: `${svc.path}.tmpfs`,
         message: `service "${svc.name}" gets a tmpfs at ${path} so it can still write there${profile && path !== '/tmp' ? ` (${profile.profile.id})` : ''}`,
         severity: 'low',
-        fix: (f) => appendForService(f, svc, 'tmpfs', path),
+        fix: (f) => appendForService(f, svc, 'tmpfs', entry),
       });
     }
     for (const v of volumes) {

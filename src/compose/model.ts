@@ -93,7 +93,7 @@ export function servicesOf(doc: Document.Parsed, file: string, readBuildFile?: B
       effective,
       image,
       ...(built ? { built } : {}),
-      profile: profileFor(built?.from ?? image),
+      profile: profileFor(built?.from ?? image, { compose: true, hostNetwork: effective.network_mode === 'host' }),
       override: isOverrideName(file),
       legacyResources: legacy,
       mergedBy: [],

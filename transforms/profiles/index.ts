@@ -25,6 +25,16 @@ export interface ImageProfile {
   noEgress?: boolean;
   /** What a reviewer should know. */
   note: string;
+  /**
+   * Compose, when the container has its own network namespace (not `network_mode: host`):
+   * Docker >= 20.10 lets non-root processes bind ports below 1024 there (moby#41030), so the
+   * image runs as its own non-root user. tmpfs paths carry `uid=,gid=` because Docker gives a
+   * tmpfs the owner and mode of the image's directory (root 0755 would stay closed).
+   * Without `alpineWritable` the Alpine variant keeps the fields above.
+   */
+  compose?: Pick<ImageProfile, 'user' | 'writable' | 'capAdd' | 'note'> & { alpineWritable?: string[] };
+  /** What no e2e stack (`e2e/stacks`) exercises under a real engine; absent when all of it is. */
+  untested?: string;
 }
 
 /** The known images, most specific first. */
@@ -38,6 +48,7 @@ export const PROFILES: readonly ImageProfile[] = [
     capAdd: [],
     fileEnv: [],
     note: 'listens on 8080 as uid 101',
+    untested: 'no e2e image (the claims follow the image documentation)',
   },
   {
     id: 'nginx',
@@ -48,6 +59,14 @@ export const PROFILES: readonly ImageProfile[] = [
     capAdd: ['CHOWN', 'SETGID', 'SETUID', 'NET_BIND_SERVICE'],
     fileEnv: [],
     note: 'the master process starts as root to bind port 80 and switches to the nginx user; consider nginxinc/nginx-unprivileged',
+    compose: {
+      user: '101:101',
+      writable: ['/var/cache/nginx:uid=101,gid=101', '/var/run:uid=101,gid=101'],
+      alpineWritable: ['/var/cache/nginx:uid=101,gid=101', '/run:uid=101,gid=101'],
+      capAdd: [],
+      note: 'runs as the nginx user (101) and still binds port 80 in its own network namespace (Docker >= 20.10)',
+    },
+    untested: 'the Alpine variant (/run) and the Kubernetes fields (root with the unprivileged-port sysctl); Compose non-root and network_mode: host are exercised by e2e/stacks',
   },
   {
     id: 'httpd',
@@ -57,6 +76,13 @@ export const PROFILES: readonly ImageProfile[] = [
     capAdd: ['CHOWN', 'SETGID', 'SETUID', 'NET_BIND_SERVICE'],
     fileEnv: [],
     note: 'httpd starts as root to bind port 80 and switches to www-data (daemon on Alpine)',
+    compose: {
+      user: '33:33',
+      writable: ['/usr/local/apache2/logs:uid=33,gid=33'],
+      capAdd: [],
+      note: 'runs as www-data (33) and still binds port 80 in its own network namespace (Docker >= 20.10)',
+    },
+    untested: 'the Alpine variant (kept as root with capabilities) and the Kubernetes fields; Compose non-root is exercised by e2e/stacks',
   },
   {
     id: 'postgres',
@@ -68,6 +94,7 @@ export const PROFILES: readonly ImageProfile[] = [
     fileEnv: ['POSTGRES_PASSWORD', 'POSTGRES_USER', 'POSTGRES_DB', 'POSTGRES_INITDB_ARGS'],
     noEgress: true,
     note: 'runs as the postgres user (999, 70 on Alpine); a bind-mounted data folder must be owned by that uid',
+    untested: 'the Alpine variant (uid 70) and the derived images (postgis, timescaledb, pgvector); postgres:16 in Compose is exercised by e2e/stacks',
   },
   {
     id: 'mysql',
@@ -78,6 +105,7 @@ export const PROFILES: readonly ImageProfile[] = [
     fileEnv: ['MYSQL_ROOT_PASSWORD', 'MYSQL_PASSWORD', 'MYSQL_USER', 'MYSQL_DATABASE'],
     noEgress: true,
     note: 'runs as the mysql user (999); a bind-mounted data folder must be owned by that uid',
+    untested: 'no e2e image (the e2e runs mariadb); the claims follow the official Dockerfile',
   },
   {
     id: 'mariadb',
@@ -88,6 +116,7 @@ export const PROFILES: readonly ImageProfile[] = [
     fileEnv: ['MARIADB_ROOT_PASSWORD', 'MARIADB_PASSWORD', 'MARIADB_USER', 'MARIADB_DATABASE', 'MYSQL_ROOT_PASSWORD', 'MYSQL_PASSWORD', 'MYSQL_USER', 'MYSQL_DATABASE'],
     noEgress: true,
     note: 'runs as the mysql user (999); a bind-mounted data folder must be owned by that uid',
+    untested: 'bitnami/mariadb (uid 1001 upstream); mariadb in Compose is exercised by e2e/stacks',
   },
   {
     id: 'mongo',
@@ -98,6 +127,7 @@ export const PROFILES: readonly ImageProfile[] = [
     fileEnv: ['MONGO_INITDB_ROOT_USERNAME', 'MONGO_INITDB_ROOT_PASSWORD'],
     noEgress: true,
     note: 'runs as the mongodb user (999); /data/db and /data/configdb must be volumes',
+    untested: 'no e2e image',
   },
   {
     id: 'redis',
@@ -108,6 +138,7 @@ export const PROFILES: readonly ImageProfile[] = [
     fileEnv: [],
     noEgress: true,
     note: 'runs as the redis user (999); /data must be a volume when persistence is on',
+    untested: 'the Alpine variant and valkey/redis-stack; redis:7 in Compose is exercised by e2e/stacks',
   },
   {
     id: 'rabbitmq',
@@ -117,6 +148,7 @@ export const PROFILES: readonly ImageProfile[] = [
     capAdd: [],
     fileEnv: [],
     note: 'runs as the rabbitmq user (999); the Erlang cookie lives in /var/lib/rabbitmq',
+    untested: 'no e2e image',
   },
   {
     id: 'elasticsearch',
@@ -127,6 +159,7 @@ export const PROFILES: readonly ImageProfile[] = [
     fileEnv: ['ELASTIC_PASSWORD'],
     writableRoot: 'Elastic images write their keystore and logs under their installation folder at start',
     note: 'runs as uid 1000 with gid 0',
+    untested: 'no e2e image',
   },
   {
     id: 'traefik',
@@ -136,6 +169,7 @@ export const PROFILES: readonly ImageProfile[] = [
     capAdd: ['NET_BIND_SERVICE'],
     fileEnv: [],
     note: 'binds ports 80/443; needs NET_BIND_SERVICE while it runs as root',
+    untested: 'no e2e image: whether it runs non-root (it usually reads the root-owned docker.sock) is not proven, so it keeps root',
   },
   {
     id: 'node',
@@ -145,6 +179,7 @@ export const PROFILES: readonly ImageProfile[] = [
     capAdd: [],
     fileEnv: [],
     note: 'the image has a "node" user (1000)',
+    untested: 'no e2e image',
   },
   {
     id: 'python',
@@ -187,17 +222,25 @@ export function repositoryOf(image: string): { repo: string; tag: string } {
   return { repo: parts.join('/').toLowerCase(), tag };
 }
 
-/** The profile for an image, or undefined for images cuirass knows nothing about. */
-export function profileFor(image: string | undefined): MatchedProfile | undefined {
+/**
+ * The profile for an image, or undefined for images cuirass knows nothing about. With
+ * `compose`, a profile's `compose` fields apply unless the service uses the host's network.
+ */
+export function profileFor(image: string | undefined, opts: { compose?: boolean; hostNetwork?: boolean } = {}): MatchedProfile | undefined {
   if (!image) return undefined;
   const { repo, tag } = repositoryOf(image);
-  const profile = PROFILES.find((p) => p.names.includes(repo));
-  if (!profile) return undefined;
+  const base = PROFILES.find((p) => p.names.includes(repo));
+  if (!base) return undefined;
   const alpine = /(^|[-_.])alpine/.test(tag);
+  const own = opts.compose && !opts.hostNetwork && base.compose && (!alpine || base.compose.alpineWritable) ? base.compose : undefined;
+  if (own) {
+    const profile: ImageProfile = { ...base, user: own.user, writable: own.writable, alpineWritable: own.alpineWritable, capAdd: own.capAdd, note: own.note, alpineUser: undefined };
+    return { profile, alpine, user: own.user, writable: alpine && own.alpineWritable ? own.alpineWritable : own.writable };
+  }
   return {
-    profile,
+    profile: base,
     alpine,
-    user: alpine && profile.alpineUser ? profile.alpineUser : profile.user,
-    writable: alpine && profile.alpineWritable ? profile.alpineWritable : profile.writable,
+    user: alpine && base.alpineUser ? base.alpineUser : base.user,
+    writable: alpine && base.alpineWritable ? base.alpineWritable : base.writable,
   };
 }
