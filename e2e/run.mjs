@@ -27,8 +27,18 @@ const WAIT_S = Number(process.env.E2E_WAIT_S ?? 240);
 
 let passed = 0;
 let failed = 0;
+let known = 0;
 const failures = [];
+/** `knownFailures` of the current stack: checks that fail because of a described cuirass bug. */
+let knownFailures = [];
 function record(ok, label, detail = '') {
+  const k = knownFailures.find((f) => label.includes(f.label));
+  if (k && !ok) {
+    known++;
+    console.log(`KNOWN ${label} (${k.why})`);
+    return;
+  }
+  if (k && ok) console.log(`note: known failure "${k.label}" passes now: remove it from checks.json`);
   if (ok) passed++;
   else {
     failed++;
@@ -95,14 +105,15 @@ class Stack {
   }
   up() {
     this.prepare();
-    const r = this.compose('up', '-d', '--build');
+    const r = this.compose('up', '-d');
     return r;
   }
   down() {
     this.compose('down', '-v', '--remove-orphans', '-t', '3');
   }
   container(service) {
-    const r = this.compose('ps', '-q', service);
+    // docker's own filter on Compose's labels: a docker-compose call costs seconds on a busy machine.
+    const r = run('docker', ['ps', '-aq', '--filter', `label=com.docker.compose.project=${this.project}`, '--filter', `label=com.docker.compose.service=${service}`]);
     return r.out.trim().split('\n')[0] || undefined;
   }
   inspect(service) {
@@ -132,8 +143,8 @@ async function httpCheck(stack, c) {
   let url;
   if (c.hostPort) url = `http://127.0.0.1:${c.hostPort}${c.path ?? '/'}`;
   else {
-    const r = stack.compose('port', c.service, String(c.port));
-    const hostPort = r.out.trim().split(':').pop();
+    const ports = stack.inspect(c.service)?.NetworkSettings?.Ports?.[`${c.port}/tcp`] ?? [];
+    const hostPort = ports.find((p) => p.HostPort)?.HostPort;
     if (!hostPort) return `no published port for ${c.service}:${c.port}`;
     url = `http://127.0.0.1:${hostPort}${c.path ?? '/'}`;
   }
@@ -166,7 +177,9 @@ function postgresCheck(stack, c) {
 }
 
 function mysqlCheck(stack, c) {
-  const q = (pw) => `mariadb --connect-timeout=5 -h "$(hostname -i | cut -d' ' -f1)" -u ${sq(c.user)} -p${sq(pw)} ${sq(c.database)} -N -e 'select current_user()'`;
+  // Over TCP to the container's own address (users at '%'); `local` users over the socket.
+  const host = c.local ? 'localhost' : `"$(hostname -i | cut -d' ' -f1)"`;
+  const q = (pw) => `mariadb --connect-timeout=5 -h ${host} -u ${sq(c.user)} -p${sq(pw)} ${sq(c.database)} -N -e 'select current_user()'`;
   const good = execIn(stack, c.service, q(c.password));
   if (good.code !== 0 || !good.out.startsWith(`${c.user}@`)) return `login as ${c.user} failed: ${good.err.trim() || good.out.trim()}`;
   const bad = execIn(stack, c.service, q(`${c.password}-wrong`));
@@ -296,8 +309,16 @@ function ablated(stack, a) {
     const i = list.items.findIndex((n) => String(n.value ?? n) === a.cap);
     if (i < 0) throw new Error(`ablation ${a.name}: no cap_add ${a.cap}`);
     list.items.splice(i, 1);
+  } else if (a.op === 'set-tmpfs') {
+    const list = svc.get('tmpfs', true);
+    const i = list.items.findIndex((n) => String(n.value ?? n).split(':')[0] === a.path);
+    if (i < 0) throw new Error(`ablation ${a.name}: no tmpfs ${a.path}`);
+    list.items[i] = doc.createNode(a.entry);
   } else if (a.op === 'set-user') {
     svc.set('user', a.user);
+  } else if (a.op === 'remove-user') {
+    if (!svc.has('user')) throw new Error(`ablation ${a.name}: no user`);
+    svc.delete('user');
   } else if (a.op === 'secret-mode') {
     chmodSync(join(stack.dir, a.file), parseInt(a.mode, 8));
     return;
@@ -321,6 +342,7 @@ async function phase(stack, checks, title) {
 async function runStack(name) {
   const src = join(HERE, 'stacks', name);
   const checks = JSON.parse(readFileSync(join(src, 'checks.json'), 'utf8'));
+  knownFailures = checks.knownFailures ?? [];
   const work = mkdtempSync(join(tmpdir(), `cuirass-e2e-${name}-`));
   const copy = (to) => {
     cpSync(src, to, { recursive: true, filter: (p) => !p.endsWith('checks.json') });
@@ -378,7 +400,7 @@ async function main() {
     if (!wasRunning) run('bash', [engine, 'stop'], { stdio: 'inherit' });
   }
   if (failures.length) console.log(`\nfailed:\n  ${failures.join('\n  ').slice(0, 20000)}`);
-  console.log(`e2e: ${passed} passed, ${failed} failed (${Math.round((Date.now() - started) / 1000)} s)`);
+  console.log(`e2e: ${passed} passed, ${failed} failed${known ? `, ${known} known failures` : ''} (${Math.round((Date.now() - started) / 1000)} s)`);
   process.exitCode = failed ? 1 : 0;
 }
 
