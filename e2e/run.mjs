@@ -220,7 +220,7 @@ async function settle(stack, checks) {
     }
     await sleep(2000);
   }
-  return list.map((i) => ({ label: `${i.kind} ${i.c.service}${i.c.path ?? ''}`, error: results.get(i) }));
+  return list.map((i) => ({ label: `${i.kind} ${i.c.service}${i.c.path ?? ''}${i.c.user ? ` as ${i.c.user}` : ''}`, error: results.get(i) }));
 }
 
 // ---------------------------------------------------------------------------------------------
