@@ -7,8 +7,9 @@ import { makeFolders, writeAtomic } from './write.js';
 import { readGenerated, targetProblem, UnsafeFileError } from './safe-fs.js';
 import { gitState } from './git.js';
 
-/** Placeholder printed instead of a secret value. */
-export const REDACTED = '<redacted>';
+import { REDACTED } from './redact.js';
+
+export { REDACTED };
 
 /** `text` with every secret value replaced by <redacted> (longest values first). */
 export function redact(text: string, secrets: readonly string[]): string {

@@ -25,8 +25,19 @@ export interface Report {
   fix?: (fix: Fix) => void;
   /** Secret values this finding is about: they are redacted wherever output could show them. */
   secrets?: string[];
+  /**
+   * The scalars that hold those values: diffs and patches show `<redacted>` at their positions
+   * (after `prefix`, the `NAME=` of a list entry), and nowhere else.
+   */
+  redact?: SecretScalar[];
   /** The object the finding is about, when the hook covers several (a whole Compose file). */
   object?: ObjectRef;
+}
+
+/** A scalar whose source text is a secret value, after `prefix` when it starts with it. */
+export interface SecretScalar {
+  node: Node;
+  prefix?: string;
 }
 
 /** A finding as the pipeline records it. */

@@ -1,6 +1,6 @@
 import { isMap, isScalar, isSeq } from 'yaml';
 import type { Document, Node, YAMLMap } from 'yaml';
-import type { Transform, TransformContext } from '../src/types.js';
+import type { SecretScalar, Transform, TransformContext } from '../src/types.js';
 import type { Fix } from '../src/engine/index.js';
 import { ignoreRule, pairOf } from '../src/engine/index.js';
 import { label, mapItems, nodeAt, scalarAt, seqAt } from './support.js';
@@ -17,6 +17,11 @@ const GITIGNORE = '.gitignore';
 /** Every spelling of a value that could show up in output: as parsed, and JSON-escaped. */
 function spellings(...values: string[]): string[] {
   return [...new Set(values.flatMap((v) => [v, JSON.stringify(v).slice(1, -1)]))];
+}
+
+/** Where an entry's value is written: the scalar, after `NAME=` in a list entry. */
+function secretScalars(e: ComposeEnv): SecretScalar[] {
+  return [{ node: e.value, prefix: e.item ? `${e.name}=` : undefined }];
 }
 
 function ignore(f: Fix, line: string): void {
@@ -79,6 +84,7 @@ function composeService(svc: ComposeService, ctx: TransformContext): void {
         message: `service "${svc.name}" has a literal ${e.name} that a later entry of the list overrides; the entry is removed (its value is not in effect) and the later one moves`,
         severity: 'high',
         secrets: spellings(value, e.raw),
+        redact: secretScalars(e),
         fix: (f) => removeEntry(f, e),
       });
       continue;
@@ -99,6 +105,7 @@ function composeService(svc: ComposeService, ctx: TransformContext): void {
           message: `service "${svc.name}" has a literal ${e.name} that overrides a merged one, and ${moved}; move it by hand`,
           severity: 'high',
           secrets: spellings(value, e.raw),
+          redact: secretScalars(e),
         });
         continue;
       }
@@ -111,6 +118,7 @@ function composeService(svc: ComposeService, ctx: TransformContext): void {
         : `service "${svc.name}" has a literal ${kind === 'url' ? 'credential in the connection string ' : ''}${e.name}; it moves to ${envFile}${why}`,
       severity: 'high',
       secrets: spellings(value, e.raw),
+      redact: secretScalars(e),
       fix: (f) => {
         if (!ctx.hasFolder) return void f.refuse('secret files need the folder of a Compose file (not stdin)');
         if (fileEnv) {
@@ -181,6 +189,7 @@ function viaDotenv(svc: ComposeService, e: ComposeEnv, base: string, url: Creden
     message: `service "${svc.name}" gets ${what}${from}; it moves to ${DOTENV} as ${variable}, and ${url ? e.name : 'the file'} reads it as \${${variable}}`,
     severity: 'high',
     secrets: spellings(secretValue, url ? url.password : e.raw, e.raw),
+    redact: secretScalars(e),
     fix: (f) => {
       // In place, anchor kept: every service that shares the value reads the same variable.
       f.replaceShared(e.value, e.item ? `${e.name}=${text}` : text);
@@ -203,6 +212,7 @@ function composeShared(svc: ComposeService, e: ComposeEnv, url: CredentialUrl | 
     message: `service "${svc.name}" gets a literal ${e.name} from the anchor &${e.shared}, shared with other services, and ${moved}; move it by hand`,
     severity: 'high',
     secrets: spellings(composeValue(e.raw), e.raw),
+    redact: secretScalars(e),
   });
 }
 
@@ -270,6 +280,7 @@ function kubernetesPod(pod: PodTemplate, ctx: TransformContext): void {
           message: `${label(c)} has a password in the connection string ${name}; it moves to the Secret ${secretObject} as ${variable}, and ${name} refers to it as $(${variable})`,
           severity: 'high',
           secrets: spellings(password, url.password, String(raw)),
+          redact: [{ node: valueNode }],
           fix: (f) => {
             f.insertBefore(env, item, { name: variable, valueFrom: { secretKeyRef: { name: secretObject, key } } });
             f.replace(valueNode, `${url.before}$(${variable})${url.after}`);
@@ -286,6 +297,7 @@ function kubernetesPod(pod: PodTemplate, ctx: TransformContext): void {
         message: `${label(c)} has a literal ${name}; it moves to the Secret ${secretObject}`,
         severity: 'high',
         secrets: spellings(value, String(raw)),
+        redact: [{ node: valueNode }],
         fix: (f) => {
           f.remove(item, 'value');
           f.ensure(item, ['valueFrom'], { secretKeyRef: { name: secretObject, key } });

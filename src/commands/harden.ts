@@ -16,6 +16,8 @@ import { POLICY_FILE, runProject } from '../project.js';
 import { displayPath } from '../load.js';
 import type { GeneratedDoc } from '../engine/index.js';
 import { GeneratedFiles } from '../report/generated.js';
+import { redactSpans, secretObjectSpans, secretSpans } from '../redact.js';
+import type { SecretSpan } from '../redact.js';
 
 /** The most of a string handed to stdout at once (UTF-16 code units). */
 const SLICE = 1 << 20;
@@ -95,28 +97,60 @@ async function loadDiff(): Promise<void> {
   unifiedDiff ??= (await import('../report/diff.js')).unifiedDiff;
 }
 
-/** The diff of one input (secrets redacted), after `loadDiff`. */
-function diffOf(o: Outcome, color: boolean): string {
-  return o.status === 'changed' ? unifiedDiff(o.display, redact(o.input, o.secrets), redact(o.output, o.secrets), color) : '';
+/** The transforms whose findings say where secrets stand: asked even when a run skips them. */
+const REDACTORS = TRANSFORMS.filter((t) => t.id === 'secrets-from-env');
+
+/** Where the secrets of `text` (the input or output of `o`) stand. */
+function secretsIn(o: Outcome, text: string, options: RunOptions): SecretSpan[] {
+  if (o.secrets.length === 0 && options.transforms.some((t) => t.id === 'secrets-from-env')) return [];
+  return secretSpans(text, REDACTORS, options.settings, o.display);
 }
 
-/** One diff per generated file, secret values hidden (after `loadDiff`); `secrets` are the run's. */
-function generatedDiffs(files: GeneratedFiles, secrets: readonly string[], color: boolean): string {
+/** The diff of one input, each secret shown as <redacted> where it stands (after `loadDiff`). */
+function diffOf(o: Outcome, color: boolean, options: RunOptions): string {
+  if (o.status !== 'changed') return '';
+  return unifiedDiff(o.display, redactSpans(o.input, secretsIn(o, o.input, options)), redactSpans(o.output, secretsIn(o, o.output, options)), color);
+}
+
+/** One diff per generated file, secret values hidden (after `loadDiff`). */
+function generatedDiffs(files: GeneratedFiles, color: boolean): string {
   let out = '';
   for (const f of files.changed()) {
-    const masked = (t: string) => (f.merge ? (f.secret ? maskSecretFile(t, f.merge) : t) : redact(t, secrets));
+    // Side files: secret and env files masked whole; sidecars: the values of their Secrets.
+    const masked = (t: string) => (f.merge ? (f.secret ? maskSecretFile(t, f.merge) : t) : redactSpans(t, secretObjectSpans(t)));
     out += unifiedDiff(f.display, masked(f.before ?? ''), masked(f.after), color, f.before === undefined);
   }
   return out;
 }
 
-/** A secret file's content for display: env lines keep their names, everything else is hidden. */
+/**
+ * A secret file's content for display: env lines keep their names, everything else is hidden,
+ * the lines of a quoted value that goes on over several lines too.
+ */
 function maskSecretFile(text: string, merge: string): string {
   if (!text) return text;
   if (merge !== 'env') return `${REDACTED}\n`;
+  /** True when `s` holds the quote `q` that closes a value (a backslash escapes the next character). */
+  const closes = (s: string, q: string) => {
+    for (let i = 0; i < s.length; i++) {
+      if (s[i] === '\\') i++;
+      else if (s[i] === q) return true;
+    }
+    return false;
+  };
+  let open: string | undefined;
   return text
     .split('\n')
-    .map((l) => (l.includes('=') ? `${l.slice(0, l.indexOf('='))}=${REDACTED}` : l))
+    .map((l) => {
+      if (open) {
+        if (closes(l, open)) open = undefined;
+        return REDACTED;
+      }
+      if (!l.includes('=')) return l;
+      const value = l.slice(l.indexOf('=') + 1).trimStart();
+      if (!l.trimStart().startsWith('#') && (value[0] === '"' || value[0] === "'") && !closes(value.slice(1), value[0])) open = value[0];
+      return `${l.slice(0, l.indexOf('='))}=${REDACTED}`;
+    })
     .join('\n');
 }
 
@@ -131,10 +165,15 @@ async function machineReport(
 ): Promise<string> {
   if (format === 'json-patch') {
     const { jsonPatches } = await import('../report/json-patch.js');
-    const patches = jsonPatches(outcomes, generated, (o, message) => {
-      process.stderr.write(`cuirass: ${o.display}:1:1: ${message}\n`);
-      failed();
-    });
+    const patches = jsonPatches(
+      outcomes,
+      generated,
+      (o, message) => {
+        process.stderr.write(`cuirass: ${o.display}:1:1: ${message}\n`);
+        failed();
+      },
+      (o, text) => secretsIn(o, text, options),
+    );
     return JSON.stringify(patches, null, 2) + '\n';
   }
   const { collectErrors, collectFindings, staleExemptions } = await import('../report/findings.js');
@@ -199,7 +238,7 @@ export async function runHarden(paths: string[], opts: CliOptions, version = '0.
     created.add(outcome, undefined);
     if (opts.format === 'diff') {
       await loadDiff();
-      process.stdout.write(diffOf(outcome, color) + generatedDiffs(created, outcome.secrets, color));
+      process.stdout.write(diffOf(outcome, color, options) + generatedDiffs(created, color));
     } else if (opts.format && opts.format !== 'yaml') process.stdout.write(await machineReport(opts.format, [outcome], [], options, version, () => (unpatched = true)));
     else printStream(outcome.output, outcome.documents);
     if (!opts.quiet) err(summarize([outcome], { wrote: false, generated: created.changed().length }));
@@ -327,8 +366,8 @@ export async function runHarden(paths: string[], opts: CliOptions, version = '0.
   const format = opts.format ?? (opts.write || opts.out ? undefined : 'diff');
   if (format === 'diff') {
     await loadDiff();
-    for (const { o } of outcomes) if (o.status !== 'error') process.stdout.write(diffOf(o, color));
-    process.stdout.write(generatedDiffs(created, [...new Set(outcomes.flatMap(({ o }) => o.secrets))], color));
+    for (const { o } of outcomes) if (o.status !== 'error') process.stdout.write(diffOf(o, color, options));
+    process.stdout.write(generatedDiffs(created, color));
     for (const g of generated) {
       const path = join(g.dir, POLICY_FILE);
       process.stdout.write(unifiedDiff(displayPath(path), g.before ?? '', sidecarContent(g.before, g.docs), color, g.before === undefined));
