@@ -202,9 +202,9 @@ function redisCheck(stack, c) {
 const CHECKS = { http: httpCheck, postgres: postgresCheck, mysql: mysqlCheck, redis: redisCheck };
 
 /** Runs every check of a stack until all pass or WAIT_S runs out (or a container died). */
-async function settle(stack, checks) {
+async function settle(stack, checks, waitS = WAIT_S) {
   const list = Object.entries(CHECKS).flatMap(([kind, fn]) => (checks[kind] ?? []).map((c) => ({ kind, fn, c })));
-  const deadline = Date.now() + WAIT_S * 1000;
+  const deadline = Date.now() + waitS * 1000;
   const results = new Map();
   for (;;) {
     for (const item of list) {
@@ -329,6 +329,7 @@ function ablated(stack, a) {
 // ---------------------------------------------------------------------------------------------
 
 async function phase(stack, checks, title) {
+  const start = Date.now();
   const up = stack.up();
   if (up.code !== 0) {
     record(false, `${title} docker-compose up`, up.err.slice(-2000));
@@ -336,6 +337,7 @@ async function phase(stack, checks, title) {
   }
   const results = await settle(stack, checks);
   for (const r of results) record(r.error === undefined, `${title} ${r.label}`, r.error);
+  stack.took = (Date.now() - start) / 1000;
   return results.every((r) => r.error === undefined);
 }
 
@@ -367,7 +369,9 @@ async function runStack(name) {
         writeFileSync(join(dir, stack.file), hardened);
         ablated(stack, a);
         const up = stack.up();
-        const results = up.code === 0 ? await settle(stack, checks) : [{ label: 'up', error: up.err }];
+        // An ablated stack gets twice what the hardened one needed (plus 30 s), not the full wait.
+        const waitS = Math.min(WAIT_S, Math.max(60, 2 * (stack.took ?? WAIT_S) + 30));
+        const results = up.code === 0 ? await settle(stack, checks, waitS) : [{ label: 'up', error: up.err }];
         const caught = results.filter((r) => r.error !== undefined);
         record(ok && caught.length > 0, `${name} ablation ${a.name}: caught by ${caught.map((r) => r.label).join(', ') || 'nothing'}`, ok ? (caught.length ? '' : 'every check still passed without the compensation') : 'the hardened stack failed already');
         stack.down();
