@@ -22,6 +22,15 @@ function ref(o: Obj): ObjectRef {
   return { kind: String(o.kind), name: str(at(o, ['metadata', 'name'])), namespace: str(at(o, ['metadata', 'namespace'])) };
 }
 
+/**
+ * True when an Ingress of `external` (keys `ns/name`, `*\/name` for any namespace, `?/name` for
+ * an Ingress without one) routes to Service `name` in `svcNs`: an object without a namespace
+ * may be in any.
+ */
+function exposedByIngress(external: ReadonlySet<string>, svcNs: string, name: string): boolean {
+  return external.has(`${svcNs}/${name}`) || (svcNs === '' ? external.has(`*/${name}`) : external.has(`?/${name}`));
+}
+
 /** `kind "name"` of the first workloads, and how many more. */
 function listed(workloads: readonly Workload[]): string {
   const shown = workloads.slice(0, 3).map((w) => `${String(w.obj.kind)} "${w.name}"`).join(', ');
@@ -111,7 +120,11 @@ export function kubernetesNetworkPolicies(input: readonly ProjectObject[], ctx: 
     if (o.kind !== 'Ingress') continue;
     const backends: unknown[] = [at(o, ['spec', 'defaultBackend', 'service', 'name'])];
     for (const rule of objs(at(o, ['spec', 'rules']))) for (const path of objs(at(rule, ['http', 'paths']))) backends.push(at(path, ['backend', 'service', 'name']));
-    for (const b of backends) if (typeof b === 'string') external.add(`${nsOf(o)}/${b}`);
+    for (const b of backends) {
+      if (typeof b !== 'string') continue;
+      external.add(`${nsOf(o)}/${b}`).add(`*/${b}`);
+      if (nsOf(o) === '') external.add(`?/${b}`);
+    }
   }
   const calls = apiServerCalls(objects);
   const monitors = monitorsOf(objects);
@@ -162,7 +175,7 @@ export function kubernetesNetworkPolicies(input: readonly ProjectObject[], ctx: 
     const candidates = name.includes('.') ? workloads : (byLabel.get(name) ?? []);
     const clients = candidates.filter((w) => w.strings.some((s) => names(s, name, svcNs, w.namespace)));
     const type = at(svc, ['spec', 'type']);
-    const exposed = type === 'LoadBalancer' || type === 'NodePort' || external.has(`${svcNs}/${name}`);
+    const exposed = type === 'LoadBalancer' || type === 'NodePort' || exposedByIngress(external, svcNs, name);
     const rules: Obj[] = [];
     if (exposed) rules.push(portsOf(ports));
     const called = calls.filter((c) => c.name === name && sameNamespace(c.namespace, svcNs));

@@ -52,7 +52,8 @@ function stringsOf(spec: unknown, containers: readonly Obj[], configMaps: Readon
     }
   }
   for (const name of cms) {
-    const data = configMaps.get(`${namespace}/${name}`)?.data;
+    // An object without a namespace may be in any: its ConfigMap too.
+    const data = (configMaps.get(`${namespace}/${name}`) ?? configMaps.get(namespace === '' ? `*/${name}` : `/${name}`))?.data;
     if (isObj(data)) for (const value of Object.values(data)) if (typeof value === 'string') out.push(value);
   }
   return out;
@@ -69,7 +70,11 @@ export function prometheusAnnotations(v: unknown): Record<string, string> {
 /** Every workload of `objects` (kinds with a pod template), ConfigMaps resolved in its namespace. */
 export function workloadsOf(objects: readonly ProjectObject[]): Workload[] {
   const configMaps = new Map<string, Obj>();
-  for (const { object } of objects) if (object.kind === 'ConfigMap') configMaps.set(`${nsOf(object)}/${nameOf(object)}`, object);
+  for (const { object } of objects) {
+    if (object.kind !== 'ConfigMap') continue;
+    configMaps.set(`${nsOf(object)}/${nameOf(object)}`, object);
+    if (!configMaps.has(`*/${nameOf(object)}`)) configMaps.set(`*/${nameOf(object)}`, object);
+  }
   const out: Workload[] = [];
   for (const o of objects) {
     const obj = o.object;
