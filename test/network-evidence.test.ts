@@ -207,6 +207,23 @@ describe('objects without a namespace beside namespaced ones may be in any of th
   });
 });
 
+describe('objects without a namespace: Ingress backends and ConfigMaps', () => {
+  it('an Ingress without a namespace exposes a namespaced Service of its backend name, and the reverse', () => {
+    const ingress = (ns: string) => `apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: web${ns ? `, namespace: ${ns}` : ''}}\nspec: {defaultBackend: {service: {name: api, port: {number: 80}}}}\n---\n`;
+    for (const [ingressNs, svcNs] of [['', 'shop'], ['shop', undefined]] as const) {
+      const r = run(ingress(ingressNs) + service('api', svcNs, '{app: api}', '[{port: 80}]') + deploy('api', svcNs, '{app: api}'));
+      expect(r.byName[`${svcNs ?? ''}/allow-to-api`].spec.ingress).toEqual([{ ports: [{ port: 80 }] }]);
+    }
+    const other = run(ingress('other') + service('api', 'shop', '{app: api}', '[{port: 80}]') + deploy('api', 'shop', '{app: api}'));
+    expect(other.byName['shop/allow-to-api']).toBeUndefined();
+  });
+  it('an unnamespaced workload reads a namespaced ConfigMap of the name it mounts', () => {
+    const r = run(deploy('web', undefined, '{app: web}', 'containers: [{name: c, image: x, envFrom: [{configMapRef: {name: cfg}}]}]') +
+      'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cfg, namespace: shop}\ndata: {API: "http://api:80"}\n---\n' + service('api', 'shop', '{app: api}', '[{port: 80}]') + deploy('api', 'shop', '{app: api}'));
+    expect(r.byName['shop/allow-to-api'].spec.ingress).toEqual([{ from: [{ podSelector: { matchLabels: { app: 'web' } }, namespaceSelector: {} }], ports: [{ port: 80 }] }]);
+  });
+});
+
 describe('--egress and the API server', () => {
   const text = deploy('operator', 'ops', '{app: operator}', 'serviceAccountName: operator\n      containers: [{name: c, image: x}]') +
     deploy('plain', 'ops', '{app: plain}') +

@@ -6,7 +6,7 @@ import type { Workload } from './network/workloads.js';
 import { names, workloadsByLabel, workloadsOf } from './network/workloads.js';
 import type { Scrape } from './network/callers.js';
 import { apiServerEgress } from './network/egress.js';
-import { apiServerCalls, podScrapes, sameNamespace, scraperNamespaces, serviceScrapes } from './network/callers.js';
+import { apiServerCalls, monitorsOf, podScrapes, sameNamespace, scraperNamespaces, serviceScrapes } from './network/callers.js';
 
 export { networkView } from './network/view.js';
 
@@ -20,6 +20,15 @@ const SYSTEM_NAMESPACES = new Set(['kube-system', 'kube-public', 'kube-node-leas
 
 function ref(o: Obj): ObjectRef {
   return { kind: String(o.kind), name: str(at(o, ['metadata', 'name'])), namespace: str(at(o, ['metadata', 'namespace'])) };
+}
+
+/**
+ * True when an Ingress of `external` (keys `ns/name`, `*\/name` for any namespace, `?/name` for
+ * an Ingress without one) routes to Service `name` in `svcNs`: an object without a namespace
+ * may be in any.
+ */
+function exposedByIngress(external: ReadonlySet<string>, svcNs: string, name: string): boolean {
+  return external.has(`${svcNs}/${name}`) || (svcNs === '' ? external.has(`*/${name}`) : external.has(`?/${name}`));
 }
 
 /** `kind "name"` of the first workloads, and how many more. */
@@ -111,9 +120,14 @@ export function kubernetesNetworkPolicies(input: readonly ProjectObject[], ctx: 
     if (o.kind !== 'Ingress') continue;
     const backends: unknown[] = [at(o, ['spec', 'defaultBackend', 'service', 'name'])];
     for (const rule of objs(at(o, ['spec', 'rules']))) for (const path of objs(at(rule, ['http', 'paths']))) backends.push(at(path, ['backend', 'service', 'name']));
-    for (const b of backends) if (typeof b === 'string') external.add(`${nsOf(o)}/${b}`);
+    for (const b of backends) {
+      if (typeof b !== 'string') continue;
+      external.add(`${nsOf(o)}/${b}`).add(`*/${b}`);
+      if (nsOf(o) === '') external.add(`?/${b}`);
+    }
   }
   const calls = apiServerCalls(objects);
+  const monitors = monitorsOf(objects);
   const scrapers = scraperNamespaces(objects, workloads);
   /** Adds a policy unless one of that name exists; false in a namespace left to its owners. */
   const emit = (dir: string, namespace: string, name: string, spec: Obj): boolean => {
@@ -125,8 +139,10 @@ export function kubernetesNetworkPolicies(input: readonly ProjectObject[], ctx: 
   };
   const namespaces = new Map<string, Workload>();
   for (const w of workloads) if (!namespaces.has(w.namespace)) namespaces.set(w.namespace, w);
+  const byNamespace = new Map<string, Workload[]>();
+  for (const w of workloads) byNamespace.set(w.namespace, [...(byNamespace.get(w.namespace) ?? []), w]);
   for (const [namespace, policies] of owned) {
-    const open = workloads.filter((w) => w.namespace === namespace && !policies.some((p) => selects(at(p, ['spec', 'podSelector']) ?? {}, w.labels)));
+    const open = (byNamespace.get(namespace) ?? []).filter((w) => !policies.some((p) => selects(at(p, ['spec', 'podSelector']) ?? {}, w.labels)));
     if (open.length === 0) continue;
     const where = namespace ? `namespace "${namespace}"` : 'the namespace of the objects without one';
     report(open[0].file, open[0].obj, `${where} has NetworkPolicies of its own, so cuirass adds no default-deny there (the owners' model); none of them selects the pods of ${listed(open)}, which accept every connection`, 'medium');
@@ -159,7 +175,7 @@ export function kubernetesNetworkPolicies(input: readonly ProjectObject[], ctx: 
     const candidates = name.includes('.') ? workloads : (byLabel.get(name) ?? []);
     const clients = candidates.filter((w) => w.strings.some((s) => names(s, name, svcNs, w.namespace)));
     const type = at(svc, ['spec', 'type']);
-    const exposed = type === 'LoadBalancer' || type === 'NodePort' || external.has(`${svcNs}/${name}`);
+    const exposed = type === 'LoadBalancer' || type === 'NodePort' || exposedByIngress(external, svcNs, name);
     const rules: Obj[] = [];
     if (exposed) rules.push(portsOf(ports));
     const called = calls.filter((c) => c.name === name && sameNamespace(c.namespace, svcNs));
@@ -175,7 +191,7 @@ export function kubernetesNetworkPolicies(input: readonly ProjectObject[], ctx: 
     for (const w of clients.filter((c) => Object.keys(c.labels).length === 0)) {
       report(w.file, w.obj, `${String(w.obj.kind)} "${w.name}" uses Service "${name}" but its pods have no labels to admit them by`, 'medium');
     }
-    const scrapes = serviceScrapes(svc, servicePortList, objects);
+    const scrapes = serviceScrapes(svc, servicePortList, monitors);
     if (scrapes.length) {
       const { rule, note } = scrapeRule(scrapes, scrapers, svcNs);
       rules.push(rule);
@@ -197,7 +213,7 @@ export function kubernetesNetworkPolicies(input: readonly ProjectObject[], ctx: 
     }
   }
   for (const w of workloads) {
-    const scrapes = podScrapes(w, objects);
+    const scrapes = podScrapes(w, monitors);
     if (scrapes.length === 0 || Object.keys(w.labels).length === 0) continue;
     const { rule, note } = scrapeRule(scrapes, scrapers, w.namespace);
     emit(w.dir, w.namespace, `allow-scrape-to-${w.name}`, { podSelector: matchLabels(stableLabels(w.labels)), policyTypes: ['Ingress'], ingress: [rule] });

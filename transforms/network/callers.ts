@@ -3,6 +3,7 @@ import type { Obj, PolicyPort, ServicePort } from './read.js';
 import { at, isObj, nsOf, objs, portValue, str, stringMap } from './read.js';
 import { selects } from './selectors.js';
 import type { Workload } from './workloads.js';
+import { prometheusAnnotations } from './workloads.js';
 
 /** A Service that something outside the pod network calls, and on which Service port. */
 export interface ServiceCall {
@@ -85,20 +86,33 @@ function monitorTakes(monitor: Obj, ns: string): boolean {
   return sameNamespace(nsOf(monitor), ns);
 }
 
-function monitors(objects: readonly ProjectObject[], kind: string): Obj[] {
-  return objects.map((o) => o.object).filter((o) => o.kind === kind && String(o.apiVersion).startsWith('monitoring.coreos.com/'));
+/** The ServiceMonitors and PodMonitors (prometheus-operator) of a run. */
+export interface Monitors {
+  service: Obj[];
+  pod: Obj[];
+}
+
+/** The monitors of `objects`, gathered once (each Service and workload is checked against them). */
+export function monitorsOf(objects: readonly ProjectObject[]): Monitors {
+  const out: Monitors = { service: [], pod: [] };
+  for (const { object: o } of objects) {
+    if (!String(o.apiVersion).startsWith('monitoring.coreos.com/')) continue;
+    if (o.kind === 'ServiceMonitor') out.service.push(o);
+    else if (o.kind === 'PodMonitor') out.pod.push(o);
+  }
+  return out;
 }
 
 /**
  * The scrapes of a Service: ServiceMonitors that select it (their endpoints' `port` names a
  * Service port, `targetPort` a pod port) and `prometheus.io/scrape: "true"` on it.
  */
-export function serviceScrapes(svc: Obj, ports: readonly ServicePort[], objects: readonly ProjectObject[]): Scrape[] {
+export function serviceScrapes(svc: Obj, ports: readonly ServicePort[], monitors: Monitors): Scrape[] {
   const out: Scrape[] = [];
   const ns = nsOf(svc);
-  const labels = stringMap(at(svc, ['metadata', 'labels']));
+  const labels = monitors.service.length ? stringMap(at(svc, ['metadata', 'labels'])) : {};
   const all = ports.map((p) => p.target);
-  for (const m of monitors(objects, 'ServiceMonitor')) {
+  for (const m of monitors.service) {
     if (!monitorTakes(m, ns) || !isObj(at(m, ['spec', 'selector'])) || !selects(at(m, ['spec', 'selector']), labels)) continue;
     // An endpoint that names a port the Service lacks makes no target on it (Prometheus skips it).
     const scraped: PolicyPort[] = [];
@@ -111,7 +125,7 @@ export function serviceScrapes(svc: Obj, ports: readonly ServicePort[], objects:
     }
     if (scraped.length) out.push({ namespace: ns, ports: scraped, monitorNamespace: nsOf(m), by: `ServiceMonitor "${str(at(m, ['metadata', 'name'])) ?? ''}"` });
   }
-  const annotations = stringMap(at(svc, ['metadata', 'annotations']));
+  const annotations = prometheusAnnotations(at(svc, ['metadata', 'annotations']));
   if (annotations['prometheus.io/scrape'] === 'true') {
     const port = portValue(annotations['prometheus.io/port']);
     out.push({ namespace: ns, ports: port !== undefined ? [{ port }] : all, by: 'annotation prometheus.io/scrape' });
@@ -120,9 +134,9 @@ export function serviceScrapes(svc: Obj, ports: readonly ServicePort[], objects:
 }
 
 /** The scrapes of a workload's pods: PodMonitors that select them and `prometheus.io/scrape: "true"` on the pods. */
-export function podScrapes(w: Workload, objects: readonly ProjectObject[]): Scrape[] {
+export function podScrapes(w: Workload, monitors: Monitors): Scrape[] {
   const out: Scrape[] = [];
-  for (const m of monitors(objects, 'PodMonitor')) {
+  for (const m of monitors.pod) {
     if (!monitorTakes(m, w.namespace) || !isObj(at(m, ['spec', 'selector'])) || !selects(at(m, ['spec', 'selector']), w.labels)) continue;
     const scraped: PolicyPort[] = [];
     let every = false;

@@ -1,5 +1,5 @@
 import type { Obj } from './read.js';
-import { isObj, objs, str, stringMap } from './read.js';
+import { isObj, objs, str } from './read.js';
 
 /**
  * Label keys whose values change on every upgrade of the same app (chart and app versions) or
@@ -39,7 +39,8 @@ export function stableLabels(labels: Record<string, string>): Record<string, str
 export function selects(selector: unknown, labels: Record<string, string>): boolean {
   if (selector === undefined || selector === null) return true;
   if (!isObj(selector)) return false;
-  for (const [k, v] of Object.entries(stringMap(selector.matchLabels))) if (labels[k] !== v) return false;
+  const match = selector.matchLabels;
+  if (isObj(match)) for (const k in match) if (typeof match[k] === 'string' && labels[k] !== match[k]) return false;
   for (const e of objs(selector.matchExpressions)) {
     const key = str(e.key);
     if (key === undefined) return false;

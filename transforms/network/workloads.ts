@@ -11,7 +11,7 @@ export interface Workload {
   name: string;
   /** Labels of its pods. */
   labels: Record<string, string>;
-  /** Annotations of its pods. */
+  /** The `prometheus.io/*` annotations of its pods. */
   annotations: Record<string, string>;
   /** Strings it hands its containers: env values, args, commands, referenced ConfigMap data. */
   strings: string[];
@@ -28,10 +28,10 @@ export interface Workload {
 }
 
 /** Strings a workload hands its containers: env values, args, commands, and referenced ConfigMap data. */
-function stringsOf(spec: unknown, configMaps: ReadonlyMap<string, Obj>, namespace: string): string[] {
+function stringsOf(spec: unknown, containers: readonly Obj[], configMaps: ReadonlyMap<string, Obj>, namespace: string): string[] {
   const out: string[] = [];
   const cms = new Set<string>();
-  for (const c of containersOf(spec)) {
+  for (const c of containers) {
     for (const e of objs(c.env)) {
       if (typeof e.value === 'string') out.push(e.value);
       const cm = str(at(e, ['valueFrom', 'configMapKeyRef', 'name']));
@@ -52,16 +52,29 @@ function stringsOf(spec: unknown, configMaps: ReadonlyMap<string, Obj>, namespac
     }
   }
   for (const name of cms) {
-    const data = configMaps.get(`${namespace}/${name}`)?.data;
+    // An object without a namespace may be in any: its ConfigMap too.
+    const data = (configMaps.get(`${namespace}/${name}`) ?? configMaps.get(namespace === '' ? `*/${name}` : `/${name}`))?.data;
     if (isObj(data)) for (const value of Object.values(data)) if (typeof value === 'string') out.push(value);
   }
+  return out;
+}
+
+/** The `prometheus.io/*` string annotations of a map (usually none: no copy of the others). */
+export function prometheusAnnotations(v: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!isObj(v)) return out;
+  for (const k of ['prometheus.io/scrape', 'prometheus.io/port']) if (typeof v[k] === 'string') out[k] = v[k] as string;
   return out;
 }
 
 /** Every workload of `objects` (kinds with a pod template), ConfigMaps resolved in its namespace. */
 export function workloadsOf(objects: readonly ProjectObject[]): Workload[] {
   const configMaps = new Map<string, Obj>();
-  for (const { object } of objects) if (object.kind === 'ConfigMap') configMaps.set(`${nsOf(object)}/${nameOf(object)}`, object);
+  for (const { object } of objects) {
+    if (object.kind !== 'ConfigMap') continue;
+    configMaps.set(`${nsOf(object)}/${nameOf(object)}`, object);
+    if (!configMaps.has(`*/${nameOf(object)}`)) configMaps.set(`*/${nameOf(object)}`, object);
+  }
   const out: Workload[] = [];
   for (const o of objects) {
     const obj = o.object;
@@ -69,8 +82,9 @@ export function workloadsOf(objects: readonly ProjectObject[]): Workload[] {
     if (!pod) continue;
     const namespace = nsOf(obj);
     const spec = pod.spec;
+    const containers = containersOf(spec);
     const ports: Workload['ports'] = [];
-    for (const c of containersOf(spec)) {
+    for (const c of containers) {
       for (const p of objs(c.ports)) if (typeof p.containerPort === 'number') ports.push({ name: str(p.name), port: p.containerPort });
     }
     const automount = kubernetesBoolean(at(spec, ['automountServiceAccountToken']));
@@ -81,10 +95,10 @@ export function workloadsOf(objects: readonly ProjectObject[]): Workload[] {
       namespace,
       name: nameOf(obj),
       labels: stringMap(at(pod, ['metadata', 'labels'])),
-      annotations: stringMap(at(pod, ['metadata', 'annotations'])),
-      strings: stringsOf(spec, configMaps, namespace),
+      annotations: prometheusAnnotations(at(pod, ['metadata', 'annotations'])),
+      strings: stringsOf(spec, containers, configMaps, namespace),
       ports,
-      images: containersOf(spec).map((c) => str(c.image) ?? ''),
+      images: containers.map((c) => str(c.image) ?? ''),
       serviceAccount: str(at(spec, ['serviceAccountName'])) ?? str(at(spec, ['serviceAccount'])) ?? '',
       ...(automount !== undefined ? { automount } : {}),
       projectedToken: objs(at(spec, ['volumes'])).some((v) => objs(at(v, ['projected', 'sources'])).some((s) => s.serviceAccountToken !== undefined)),
