@@ -244,14 +244,14 @@ describe('files and folders', () => {
     expect(cli(['explain', 'nope']).status).toBe(2);
   });
   it('explain: the exemption it shows for every transform is a valid config file', () => {
-    for (const line of cli(['rules']).stdout.split('\n\n')[0].trim().split('\n')) {
-      const id = line.split(/\s+/)[0];
-      const out = cli(['explain', id]).stdout;
-      const exemption = /exemptions: (\[.*\])/.exec(out)![1];
-      const dir = tempDir({ 'cuirass.config.yaml': `skip: [${id}]\nexemptions: ${exemption}\n`, 'pod.yaml': DEPLOYMENT });
-      const r = cli([dir, '--quiet']);
-      expect(r.status, r.stderr).toBe(0);
-    }
+    // One config holding every transform's exemption: the config is validated as a whole, and
+    // one run instead of one per transform keeps the test within its time on a loaded machine.
+    const ids = cli(['rules']).stdout.split('\n\n')[0].trim().split('\n').map((line) => line.split(/\s+/)[0]);
+    const exemptions = ids.map((id) => `  - ${/exemptions: \[(.*)\]/.exec(cli(['explain', id]).stdout)![1]}`);
+    const dir = tempDir({ 'cuirass.config.yaml': `skip: [${ids.join(', ')}]\nexemptions:\n${exemptions.join('\n')}\n`, 'pod.yaml': DEPLOYMENT });
+    const r = cli([dir, '--quiet']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(exemptions).toHaveLength(18);
   });
   it('skips node_modules, .git and git-ignored files, and templates with a notice', () => {
     const dir = tempDir({

@@ -13,6 +13,8 @@ import Ajv2020Module from 'ajv/dist/2020.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { runCli } from './support/cli.js';
+import { builtImage } from '../src/compose/build.js';
+import { readTextInTree } from '../src/dockerfile/read.js';
 import type { CliResult } from './support/cli.js';
 
 /** Under `nodenext` TypeScript types the CommonJS default import as the module; at run time it is the class. */
@@ -291,7 +293,10 @@ describe('Compose corpus: cuirass TMP/compose --write (built CLI)', () => {
           if (!opts.some((o) => o === 'no-new-privileges:true' || o === 'no-new-privileges')) bad(`security_opt lacks no-new-privileges:true (${JSON.stringify(svc.security_opt)})`);
           if (!asList(svc.cap_drop).map(String).includes('ALL')) bad(`cap_drop lacks ALL (${JSON.stringify(svc.cap_drop)})`);
           if (svc.read_only !== true && !isReported('read-only-root')) bad(`read_only is ${JSON.stringify(svc.read_only)} and no read-only-root finding`);
-          if (isRoot(svc.user) && !isReported('run-as-non-root')) bad(`user is ${JSON.stringify(svc.user)} and no run-as-non-root finding`);
+          // A service built from a Dockerfile whose final USER is non-root needs no user: (SPEC 2).
+          const built = builtImage(svc.build, (p) => readTextInTree(dirname(path), p));
+          const nonRootImage = built?.user !== undefined && !built.user.root;
+          if (isRoot(svc.user) && !nonRootImage && !isReported('run-as-non-root')) bad(`user is ${JSON.stringify(svc.user)} and no run-as-non-root finding`);
           const deploy = isObj(svc.deploy) ? svc.deploy : {};
           const resources = isObj(deploy.resources) ? deploy.resources : {};
           const limits = isObj(resources.limits) ? resources.limits : {};

@@ -12,6 +12,11 @@ import { DEFAULT_SETTINGS } from '../src/settings.js';
 import { TRANSFORMS } from '../transforms/index.js';
 import { discoverDockerfileFixtures } from './support/fixtures.js';
 import type { ConfigExemption } from '../src/config.js';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { runInit } from '../src/commands/init.js';
 
 function options(transform?: string, extra: Partial<RunOptions> = {}): RunOptions {
   return { level: 'restricted', settings: DEFAULT_SETTINGS, transforms: transform ? TRANSFORMS.filter((t) => t.id === transform) : TRANSFORMS, ...extra };
@@ -135,5 +140,18 @@ describe('Dockerfile runs', () => {
   it('SARIF fixes: the ADD fix is a text edit of the file', () => {
     const o = hardenDockerfile('Dockerfile', 'FROM alpine:3.20\nADD a /a\nUSER 1\n', options('dockerfile-hygiene', { withEdits: true }));
     expect(o.changes[0].edits).toEqual([{ start: 17, end: 20, text: 'COPY' }]);
+  });
+});
+
+describe('cuirass init', () => {
+  it('suggests exemptions of a Dockerfile and a daemon.json by file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cuirass-init-'));
+    mkdirSync(join(dir, 'etc/docker'), { recursive: true });
+    writeFileSync(join(dir, 'Dockerfile'), 'FROM alpine:3.20\n');
+    writeFileSync(join(dir, 'etc/docker/daemon.json'), '{"icc": false, "no-new-privileges": true}\n');
+    expect(runInit([dir], {})).toBe(0);
+    const text = readFileSync(join(dir, 'cuirass.config.yaml'), 'utf8');
+    const matches = text.split('\n').filter((l) => l.startsWith('#  - match:')).map((l) => parse(l.slice('#  - match:'.length)) as unknown);
+    expect(matches).toEqual([{ file: 'Dockerfile' }, { file: 'etc/docker/daemon.json' }]);
   });
 });

@@ -30,6 +30,8 @@ export function runInit(paths: string[], opts: { force?: boolean }): number {
       const match: Record<string, string> =
         f.object.kind === 'service'
           ? { file: relative(folder, file.path).split(sep).join('/'), service: f.object.name ?? '' }
+          : f.object.kind === 'Dockerfile' || f.object.kind === 'daemon.json'
+            ? { file: relative(folder, file.path).split(sep).join('/') }
           : { kind: f.object.kind, ...(f.object.namespace ? { namespace: f.object.namespace } : {}), ...(f.object.name ? { name: f.object.name } : {}) };
       const key = JSON.stringify(match);
       const g = groups.get(key) ?? { match, ids: new Set<string>(), why: [] };

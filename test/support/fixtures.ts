@@ -95,6 +95,8 @@ export function optionsFor(fixture: Pick<Fixture, 'transform' | 'scenario'>): Ha
     level: levelOf(fixture.scenario),
     settings: DEFAULT_SETTINGS,
     hasFolder: true,
+    // `…fix-userns-remap…` scenarios run with --fix-userns-remap.
+    ...(/fix-userns-remap/.test(fixture.scenario) ? { flags: { fixUsernsRemap: true } } : {}),
   };
 }
 
