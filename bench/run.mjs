@@ -36,9 +36,9 @@ function parseArgs(argv) {
       if (v === undefined) usage(`${a} needs a value`);
       return v;
     };
-    const num = (v) => {
+    const num = (v, zero = false) => {
       const n = Number(v);
-      if (!Number.isFinite(n) || n <= 0) usage(`${a}: not a positive number: ${v}`);
+      if (!Number.isFinite(n) || n < 0 || (n === 0 && !zero)) usage(`${a}: not a positive number: ${v}`);
       return n;
     };
     if (a === '--runs') (o.runs = Math.round(num(next()))), (runsGiven = true);
@@ -50,8 +50,8 @@ function parseArgs(argv) {
     else if (a === '--timeout') o.timeoutSec = num(next());
     else if (a === '--seed') o.seed = Math.round(num(next()));
     else if (a === '--no-kustomize') o.kustomize = false;
-    else if (a === '--peer-max-docs') o.peerMaxDocs = Math.round(num(next()));
-    else if (a === '--one-thread-max-docs') o.oneThreadMaxDocs = Math.round(num(next()));
+    else if (a === '--peer-max-docs') o.peerMaxDocs = Math.round(num(next(), true));
+    else if (a === '--one-thread-max-docs') o.oneThreadMaxDocs = Math.round(num(next(), true));
     else if (a === '-h' || a === '--help') usage();
     else usage(`unknown argument: ${a}`);
   }
@@ -506,7 +506,8 @@ for (const [id, what] of [
   ['stdin', 'cuirass -'],
   ['dir', 'cuirass DIR --write'],
 ]) {
-  const rows = results.filter((r) => r.id === id);
+  // Inputs with a reference row (the corpus has none: its outputs are many files).
+  const rows = results.filter((r) => r.id === id && results.some((x) => x.input === r.input && x.id === 'verify'));
   const measured = rows.filter((r) => r.ratioToRef != null);
   const detail =
     rows.map((r) => `${r.input} ${r.ratioToRef != null ? fmtX(r.ratioToRef) : r.errors[0]?.error ?? 'n/a'}${r.cpuRatioToRef != null ? ` (cpu ${fmtX(r.cpuRatioToRef)})` : ''}`).join(', ') +

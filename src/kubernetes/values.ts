@@ -23,3 +23,14 @@ export function kubernetesBool(node: unknown): boolean | undefined {
   if (!plain && node.tag !== BOOL_TAG) return undefined;
   return YAML11_TRUE.has(value) ? true : YAML11_FALSE.has(value) ? false : undefined;
 }
+
+/**
+ * The same reading of a plain value (`doc.toJS()`, for the run-wide steps). The plain value has
+ * lost the quotes, so a quoted "no" reads false too: the API server rejects a string there, so
+ * either reading describes no object that runs.
+ */
+export function kubernetesBoolValue(value: unknown): boolean | undefined {
+  if (typeof value === 'boolean') return value;
+  if (typeof value !== 'string') return undefined;
+  return YAML11_TRUE.has(value) ? true : YAML11_FALSE.has(value) ? false : undefined;
+}

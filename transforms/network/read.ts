@@ -57,19 +57,8 @@ export function nameOf(o: Obj): string {
   return str(at(o, ['metadata', 'name'])) ?? '';
 }
 
-const YAML11_TRUE = new Set(['y', 'Y', 'yes', 'Yes', 'YES', 'true', 'True', 'TRUE', 'on', 'On', 'ON']);
-const YAML11_FALSE = new Set(['n', 'N', 'no', 'No', 'NO', 'false', 'False', 'FALSE', 'off', 'Off', 'OFF']);
-
-/**
- * A boolean field of a plain value as the API server reads it (YAML 1.1: `no` and `off` are
- * false). The plain value has lost the quotes, so a quoted "no" reads false too: the API server
- * rejects a string there, so either reading describes no object that runs.
- */
-export function kubernetesBoolean(v: unknown): boolean | undefined {
-  if (typeof v === 'boolean') return v;
-  if (typeof v !== 'string') return undefined;
-  return YAML11_TRUE.has(v) ? true : YAML11_FALSE.has(v) ? false : undefined;
-}
+/** A boolean field of a plain value as the API server reads it (src/kubernetes/values.ts). */
+export { kubernetesBoolValue as kubernetesBoolean } from '../../src/kubernetes/values.js';
 
 /** A port as a NetworkPolicy takes it: a number or a name; undefined for other shapes. */
 export function portValue(v: unknown): number | string | undefined {
