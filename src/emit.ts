@@ -65,6 +65,12 @@ export function generatedProblem(folder: string, files: readonly SideFile[], doc
   for (const t of targets) {
     const problem = targetProblem(folder, t.path);
     if (problem) return problem;
+    try {
+      readGenerated(folder, t.path); // merged with what it holds: bytes that are not UTF-8 are refused
+    } catch (e) {
+      if (e instanceof UnsafeFileError) return `${e.message} (line ${e.line}, column ${e.col})`;
+      throw e;
+    }
   }
   for (const t of targets) {
     if (!t.secret) continue;

@@ -7,6 +7,9 @@ export interface GitState {
   ignored: boolean;
 }
 
+/** Folders git could not answer for (not in a repository): asked once per run. */
+const unanswered = new Set<string>();
+
 function git(folder: string, args: string[]): number | null {
   const r = spawnSync('git', ['-c', 'core.fsmonitor=false', '-C', folder, ...args], {
     stdio: 'ignore',
@@ -21,8 +24,12 @@ function git(folder: string, args: string[]): number | null {
  * another owner): nothing there is committed by this user.
  */
 export function gitState(folder: string, rel: string): GitState | undefined {
+  if (unanswered.has(folder)) return undefined;
   const ignored = git(folder, ['check-ignore', '-q', '--', rel]);
-  if (ignored !== 0 && ignored !== 1) return undefined;
+  if (ignored !== 0 && ignored !== 1) {
+    unanswered.add(folder);
+    return undefined;
+  }
   // check-ignore takes paths as they are; ls-files takes pathspecs (`[` is a glob there).
   const tracked = git(folder, ['--literal-pathspecs', 'ls-files', '--error-unmatch', '--', rel]);
   if (tracked !== 0 && tracked !== 1) return undefined;

@@ -232,7 +232,13 @@ export function writeAtomic(path: string, content: string | ((current: string | 
       }
       let text: string;
       if (typeof content === 'function') {
-        const current = before ? readRegular(target) : undefined;
+        let current;
+        try {
+          current = before ? readRegular(target) : undefined;
+        } catch (e) {
+          if (e instanceof UnsafeFileError) throw new UnsafeFileError(`${basename(target)}: ${e.message}`, e.line, e.col);
+          throw e;
+        }
         if (current && !sameStamp(current.stamp, stampOf(before!))) continue;
         text = content(current?.text);
       } else text = content;

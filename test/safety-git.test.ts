@@ -64,7 +64,7 @@ describe('a secret goes only where git will not commit it', () => {
   });
 
   it('an in-tree .env -> shared.env symlink: the value goes to a git-ignored file, never to shared.env', () => {
-    const dir = tree({ 'compose.yaml': URL_COMPOSE, 'shared.env': 'LOG_LEVEL=info\n' });
+    const dir = tree({ 'compose.yaml': URL_COMPOSE, 'shared.env': 'LOG_LEVEL=info\n', '.gitignore': '/.env\n' });
     symlinkSync('shared.env', join(dir, '.env'));
     gitInit(dir);
     const r = cli(['.', '--write'], { cwd: dir });
@@ -127,7 +127,7 @@ describe('a run killed while it writes', () => {
       void exited.then(() => (done = true));
       // Watch for the manifest's temporary file, then kill at once.
       while (!done) {
-        if (readdirSync(dir).some((n) => n.startsWith('.app.yaml.') && n.endsWith('.cuirass-tmp') && !n.includes('.lock.'))) {
+        if (readdirSync(dir).some((n) => n.startsWith('.app.yaml.') && n.includes('cuirass') && !n.includes('.lock.'))) {
           child.kill('SIGKILL');
           caught++;
           break;
@@ -139,11 +139,11 @@ describe('a run killed while it writes', () => {
       expect(now === input || (now.includes('valueFrom') && now.endsWith(padding))).toBe(true);
     }
     if (caught === 0) return; // every run finished before its temporary file was seen (a fast machine)
-    const temps = readdirSync(dir).filter((n) => n.endsWith('.cuirass-tmp'));
+    const temps = readdirSync(dir).filter((n) => n.includes('cuirass') && n.startsWith('.'));
     expect(temps.length).toBeGreaterThan(0);
     for (const t of temps) expect(spawnSync('git', ['-C', dir, 'check-ignore', '-q', t]).status).toBe(0);
     expect(cli(['app.yaml', '--write'], { cwd: dir }).status).toBe(0);
-    expect(readdirSync(dir).filter((n) => n.endsWith('.cuirass-tmp'))).toEqual([]);
+    expect(readdirSync(dir).filter((n) => n.includes('cuirass') && n.startsWith('.'))).toEqual([]);
     expect(leaks(dir, SECRET)).toEqual([]);
   }, 600_000);
 

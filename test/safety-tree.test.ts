@@ -52,7 +52,8 @@ describe('symlinks that leave the input tree', () => {
   it('a .env linked outside is neither printed by a plain run nor written by --write', () => {
     const target = outside(`https://user:${TOKEN}@github.com\n`);
     const compose = `services:\n  app:\n    image: example/app:1\n    environment:\n      DATABASE_URL: postgres://u:${SECRET}@db/app\n`;
-    const dir = tree({ 'compose.yaml': compose });
+    // git-ignored, as a .env should be: before, the password was merged into it through the link.
+    const dir = tree({ 'compose.yaml': compose, '.gitignore': '/.env\n' });
     symlinkSync(target.file, join(dir, '.env'));
     const plain = cli(['.'], { cwd: dir });
     expect(plain.stdout + plain.stderr).not.toContain(TOKEN);
@@ -144,6 +145,31 @@ describe('bytes that are not UTF-8', () => {
     const check = run(['check', '-'], dir, bytes);
     expect(check.status).toBe(2);
     expect(check.stderr).toContain(`<stdin>:${line}:5: bytes that are not UTF-8`);
+  });
+});
+
+describe('bytes that are not UTF-8 in files cuirass merges into', () => {
+  it('a .gitignore with them is refused (exit 2, no stack), kept byte for byte, and no secret file is written', () => {
+    const ignore = Buffer.concat([Buffer.from('# Gr'), Buffer.from([0xfc, 0xdf]), Buffer.from('e\nnode_modules/\n')]);
+    const dir = tree({ 'app.yaml': deployment('app'), '.gitignore': ignore });
+    for (const args of [['.'], ['.', '--write']]) {
+      const r = cli(args, { cwd: dir });
+      expect(r.status).toBe(2);
+      expect(r.stderr).toMatch(/app\.yaml:1:1: (refused|not written): \.gitignore: bytes that are not UTF-8.*\(line 1, column 5\)/);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    }
+    expect(readFileSync(join(dir, '.gitignore')).equals(ignore)).toBe(true);
+    expect(existsSync(join(dir, 'app.secrets.yaml'))).toBe(false);
+  });
+
+  it('a git-ignored .env with them is left alone: the password goes to the service\'s env file', () => {
+    const env = Buffer.concat([Buffer.from('GREETING=Gr'), Buffer.from([0xfc, 0xdf]), Buffer.from('e\n')]);
+    const compose = `services:\n  app:\n    image: example/app:1\n    environment:\n      DATABASE_URL: postgres://u:s3cr3t-Value-42@db/app\n`;
+    const dir = tree({ 'compose.yaml': compose, '.env': env, '.gitignore': '/.env\n' });
+    const r = cli(['.', '--write'], { cwd: dir });
+    expect(r.status).toBe(0);
+    expect(readFileSync(join(dir, '.env')).equals(env)).toBe(true);
+    expect(readFileSync(join(dir, 'secrets/app.env'), 'utf8')).toContain('s3cr3t-Value-42');
   });
 });
 
