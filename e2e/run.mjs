@@ -5,7 +5,7 @@
 // compensation each and must make a check fail. Prints one line per check and a final
 // "e2e: N passed, N failed" line; exits 1 when anything failed.
 //
-//   node e2e/run.mjs [STACK...] [--no-ablations] [--keep]
+//   node e2e/run.mjs [STACK...|verify] [--no-ablations] [--keep]   (verify: the `cuirass verify` cases, verify-checks.mjs)
 //
 // Needs root, apt (or docker.io, docker-compose, mmdebstrap already installed) and the apt mirror
 // for the first image build. Starts dockerd when none answers and stops it at the end.
@@ -400,6 +400,10 @@ async function main() {
     if (stale || process.env.E2E_BUILD !== '0') must('npm', ['run', '--silent', 'build'], { cwd: ROOT, stdio: 'inherit' });
     const stacks = readdirSync(join(HERE, 'stacks')).filter((s) => only.length === 0 || only.includes(s)).sort();
     for (const s of stacks) await runStack(s);
+    if (only.length === 0 || only.includes('verify')) {
+      const { verifyChecks } = await import('./verify-checks.mjs');
+      await verifyChecks({ record, cli: CLI });
+    }
   } finally {
     if (!wasRunning) run('bash', [engine, 'stop'], { stdio: 'inherit' });
   }

@@ -271,7 +271,9 @@ export async function verifyStack(path: string, driver: StackDriver, options: Ve
         }
         if (!found) {
           // A run-wide transform (networks) may break a service through what it does to others.
-          for (const t of unique([...own, ...others])) {
+          // Transforms that act across services first: network-segmentation moves the service's peers.
+          const runWide = (t: string) => (t === 'network-segmentation' ? -1 : likelihood(t));
+          for (const t of unique([...own, ...others]).sort((a, b) => runWide(a) - runWide(b))) {
             if (await trial([t], 'file')) {
               found = { file: fileOf(v.service), service: v.service, scope: 'file', skip: [t] };
               break;
