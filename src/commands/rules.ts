@@ -64,11 +64,19 @@ const OWASP = 'https://cheatsheetseries.owasp.org/cheatsheets/Docker_Security_Ch
 
 /** `cuirass explain ID`: what the transform does, why, what it may break, and how to exempt. */
 export function runExplain(id: string): number {
-  const t = TRANSFORMS.find((x) => x.id === id);
-  if (!t) {
+  const text = explainText(id);
+  if (text === undefined) {
     process.stderr.write(`cuirass: unknown transform "${id}"; \`cuirass rules\` lists them\n`);
     return 2;
   }
+  process.stdout.write(text);
+  return 0;
+}
+
+/** The text `cuirass explain ID` prints; undefined for an unknown id. */
+export function explainText(id: string): string | undefined {
+  const t = TRANSFORMS.find((x) => x.id === id);
+  if (!t) return undefined;
   const rule = t.owasp === '—' ? 'Kubernetes Pod Security Standards (no OWASP Docker rule)' : `OWASP Docker Security Cheat Sheet rule ${t.owasp}, ${OWASP}`;
   const lines = [
     `${t.id}: ${t.title}`,
@@ -91,6 +99,5 @@ export function runExplain(id: string): number {
     `  from the config  exemptions: [{match: {kind: Deployment, namespace: ns, name: app}, skip: [${t.id}], reason: "why"}]`,
     `                   (or match: {file: compose.yaml, service: web}; a daemon.json or Dockerfile: match: {file: etc/docker/daemon.json})`,
   ];
-  process.stdout.write(lines.join('\n') + '\n');
-  return 0;
+  return lines.join('\n') + '\n';
 }
