@@ -166,6 +166,14 @@ describe('build: services, hand-written', () => {
     expect(o.output).toBe(readFileSync(join(dir, 'compose.yaml'), 'utf8'));
   });
 
+  it('a Dockerfile that cannot be read yields to what --inspect-images read of the image', () => {
+    const dir = project({ 'compose.yaml': 'services:\n  app:\n    image: app:1\n    build: {context: ., dockerfile: \"${DF}\"}\n' });
+    const images = { 'app:1': { user: '1000', exposedPorts: [], volumes: [] } };
+    const o = processText('compose.yaml', readFileSync(join(dir, 'compose.yaml'), 'utf8'), { ...OPTIONS, settings: { ...DEFAULT_SETTINGS, images }, transforms: TRANSFORMS.filter((t) => t.id === 'run-as-non-root') }, dir);
+    expect(o.status).toBe('unchanged');
+    expect(run(dir).output).toContain(`user: "${GENERIC}"`);
+  });
+
   it('build.target picks the stage; USER root there means the generic uid', () => {
     const dir = project({
       'compose.yaml': 'services:\n  app:\n    build:\n      context: .\n      target: dev\n',

@@ -83,7 +83,9 @@ export function servicesOf(doc: Document.Parsed, file: string, readBuildFile?: B
     const image = typeof effective.image === 'string' ? effective.image : undefined;
     // A Dockerfile in the tree says what a built image is; else the engine's config of the image (--inspect-images).
     const inspected = image && images && Object.hasOwn(images, image) ? inspectedImage(image, images[image]) : undefined;
-    const built = builtImage(effective.build, readBuildFile) ?? inspected;
+    const fromFile = builtImage(effective.build, readBuildFile);
+    // A Dockerfile that could not be read (remote, interpolated, outside the tree) yields to the engine's facts.
+    const built = fromFile && !fromFile.unread ? fromFile : inspected ?? fromFile;
     out.push({
       name,
       node,
