@@ -509,9 +509,14 @@ describe('--format, --quiet, --version, rules, explain', () => {
   it('rules lists every transform id of the specification, one per line', () => {
     const r = runCli(['rules']);
     expect(r.status).toBe(0);
-    const ids = r.stdout.trim().split('\n').map((l) => l.trim().split(/\s+/)[0]);
+    // The transforms, one per line, then (after a blank line) the cheat sheet's rules 0–13.
+    const [transforms, rules] = r.stdout.split('\n\n');
+    const ids = transforms.trim().split('\n').map((l) => l.trim().split(/\s+/)[0]);
     expect(new Set(ids).size).toBe(ids.length);
-    expect([...ids].sort()).toEqual([...SPEC_TRANSFORM_IDS].sort());
+    // SPEC section 3's table, plus the transforms of the daemon.json and Dockerfile rules (SPEC 2).
+    expect([...ids].sort()).toEqual([...SPEC_TRANSFORM_IDS, 'daemon-log-level', 'rootless-mode', 'dockerfile-hygiene'].sort());
+    const numbers = rules.trim().split('\n').slice(1).map((l) => Number(l.trim().split(/\s+/)[0]));
+    expect(numbers).toEqual([...Array(14).keys()]);
   });
 
   it('explain seccomp says what, why (OWASP rule 6) and what it may break', () => {
