@@ -155,6 +155,10 @@ describe('bytes that are not UTF-8', () => {
     const check = run(['check', '-'], dir, bytes);
     expect(check.status).toBe(2);
     expect(check.stderr).toContain(`<stdin>:${line}:5: bytes that are not UTF-8`);
+    const list = Buffer.concat([Buffer.from('apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems: []\n# Gr'), Buffer.from([0xfc]), Buffer.from('\n')]);
+    const fn = run(['fn'], dir, list);
+    expect(fn.status).toBe(2);
+    expect(fn.stderr).toContain('<stdin>:4:5: bytes that are not UTF-8');
   });
 });
 
