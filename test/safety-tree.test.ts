@@ -92,6 +92,16 @@ describe('symlinks that leave the input tree', () => {
     expect(readFileSync(join(dir, 'app.yaml'), 'utf8')).toBe(deployment('app'));
   });
 
+  it('init --force does not write cuirass.config.yaml through a symlink out of the tree', () => {
+    const target = outside('# someone else\'s file\n');
+    const dir = tree({ 'app.yaml': deployment('app') });
+    symlinkSync(target.file, join(dir, 'cuirass.config.yaml'));
+    const r = cli(['init', '.', '--force'], { cwd: dir });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/cuirass\.config\.yaml: not written: cuirass\.config\.yaml is a symlink/);
+    expect(readFileSync(target.file, 'utf8')).toBe('# someone else\'s file\n');
+  });
+
   it('a generated file named like a link to /dev/zero, or that is a FIFO, is refused at once', () => {
     const dir = tree({ 'app.yaml': deployment('app') });
     symlinkSync('/dev/zero', join(dir, 'app.secrets.yaml'));
@@ -145,6 +155,10 @@ describe('bytes that are not UTF-8', () => {
     const check = run(['check', '-'], dir, bytes);
     expect(check.status).toBe(2);
     expect(check.stderr).toContain(`<stdin>:${line}:5: bytes that are not UTF-8`);
+    const list = Buffer.concat([Buffer.from('apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems: []\n# Gr'), Buffer.from([0xfc]), Buffer.from('\n')]);
+    const fn = run(['fn'], dir, list);
+    expect(fn.status).toBe(2);
+    expect(fn.stderr).toContain('<stdin>:4:5: bytes that are not UTF-8');
   });
 });
 

@@ -6,6 +6,7 @@ import { Fix, MAX_ALIAS_COUNT, applyEdits, parseSource, renderOps } from '../eng
 import { processText, selectTransforms, UsageError } from '../run.js';
 import { releaseVerifier } from '../verify.js';
 import { readStdin } from '../load.js';
+import { decodeUtf8, UnsafeFileError } from '../safe-fs.js';
 import type { RunOptions } from '../run.js';
 import { runProject } from '../project.js';
 import { TRANSFORMS } from '../../transforms/index.js';
@@ -83,13 +84,19 @@ function toResult(f: Finding, items: unknown[], kind: 'fixed' | 'unfixed' | 'sup
  * writes the ResourceList with `results` to stdout.
  */
 export async function runFn(): Promise<number> {
-  const stdin = await readStdin();
   const fail = (message: string) => {
     process.stdout.write(stringify({ apiVersion: 'config.kubernetes.io/v1', kind: 'ResourceList', items: [], results: [{ message, severity: 'error' }] }));
     process.stderr.write(`cuirass: ${message}\n`);
     // An input or usage error, as for every command (SPEC section 1).
     return 2;
   };
+  let stdin;
+  try {
+    stdin = await readStdin(process.stdin, decodeUtf8);
+  } catch (e) {
+    if (!(e instanceof UnsafeFileError)) throw e;
+    return fail(`<stdin>:${e.line}:${e.col}: ${e.message}`);
+  }
   if ('error' in stdin) return fail(`<stdin>: ${stdin.error}`);
   const input = stdin.text;
   const lines = new LineCounter();

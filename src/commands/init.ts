@@ -1,4 +1,6 @@
-import { existsSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
+import { writeAtomic } from '../write.js';
+import { UnsafeFileError } from '../safe-fs.js';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { stringify } from 'yaml';
 import { DEFAULT_SETTINGS } from '../settings.js';
@@ -66,7 +68,16 @@ export function runInit(paths: string[], opts: { force?: boolean }): number {
       lines.push('#    reason: "why this is acceptable"');
     }
   }
-  writeFileSync(target, lines.join('\n') + '\n', { flag: opts.force ? 'w' : 'wx' });
+  try {
+    // Complete or not at all (a full disk leaves the old config whole); never through a symlink.
+    writeAtomic(target, (current) => {
+      if (current !== undefined && !opts.force) throw new UnsafeFileError(`${target} exists; use --force to replace it`);
+      return lines.join('\n') + '\n';
+    }, { follow: false });
+  } catch (e) {
+    process.stderr.write(`cuirass: ${target}: not written: ${(e as Error).message}\n`);
+    return 2;
+  }
   process.stderr.write(`cuirass: wrote ${target}${groups.size ? ` with ${groups.size} suggested exemption${groups.size === 1 ? '' : 's'}` : ''}\n`);
   return 0;
 }
