@@ -1,4 +1,5 @@
-import { lstatSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { lstatSync, readdirSync, realpathSync, statSync } from 'node:fs';
+import { readRegular } from './safe-fs.js';
 import { isAbsolute, join, relative, sep } from 'node:path';
 
 /** Largest config file read (proxy configs are small; a data file is not a config). */
@@ -44,8 +45,11 @@ export function treeFileReader(folder: string): (path: string) => TreeFile[] {
       return names.flatMap((name) => {
         const child = join(real, name);
         // Only regular files of the folder itself: no symlinks, no subfolders.
-        if (!lstatSync(child).isFile()) return [];
-        return readText(child, `${path.replace(/\/+$/, '')}/${name}`);
+        try {
+          return lstatSync(child).isFile() ? readText(child, `${path.replace(/\/+$/, '')}/${name}`) : [];
+        } catch {
+          return [];
+        }
       });
     } catch {
       return [];
@@ -54,9 +58,6 @@ export function treeFileReader(folder: string): (path: string) => TreeFile[] {
 }
 
 function readText(real: string, path: string): TreeFile[] {
-  if (statSync(real).size > MAX_CONFIG_BYTES) return [];
-  const bytes = readFileSync(real);
-  const text = bytes.toString('utf8');
-  if (text.includes('\uFFFD') || text.includes('\0')) return [];
-  return [{ path, text }];
+  // Non-blocking open, checked on the descriptor: a FIFO swapped in after the stat still cannot hang the run.
+  return [{ path, text: readRegular(real, { maxBytes: MAX_CONFIG_BYTES }).text }];
 }
