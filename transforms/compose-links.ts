@@ -1,6 +1,6 @@
 import type { TransformContext } from '../src/types.js';
 import type { ComposeService } from './compose.js';
-import { listOf, volumesOf } from './compose.js';
+import { listOf } from './compose.js';
 import { repositoryOf } from './profiles/index.js';
 
 /** consumer → provider → what in the files shows the connection (`depends_on`, `nginx.conf`). */
@@ -62,12 +62,15 @@ function ownStrings(svc: ComposeService): { where: string; text: string; bare: b
   return [...pairs.map(([k, v]) => ({ where: k, text: withDefaults(v), bare: HOST_KEY.test(k) })), ...commands];
 }
 
-/** Config files the service mounts from the project (bind mounts of relative paths). */
+/** Config files the service mounts from the project (bind mounts of relative paths: `./nginx.conf:/etc/...`). */
 function mountedTexts(svc: ComposeService, ctx: TransformContext): { path: string; text: string }[] {
-  return volumesOf(svc)
-    .filter((v) => v.type === 'bind' && /^\.{1,2}\//.test(v.source))
-    .flatMap((v) => ctx.configFiles(v.source))
-    .map((f) => ({ path: f.path, text: withDefaults(f.text) }));
+  const out: { path: string; text: string }[] = [];
+  for (const v of listOf(svc.effective.volumes)) {
+    const source = typeof v === 'string' ? v.split(':')[0] : isRecord(v) && v.type === 'bind' ? String(v.source ?? '') : '';
+    if (!/^\.{1,2}\//.test(source)) continue;
+    for (const f of ctx.configFiles(source)) out.push({ path: f.path, text: withDefaults(f.text) });
+  }
+  return out;
 }
 
 /** The variables of the service's env files, read like its `environment`. */
@@ -136,6 +139,8 @@ export function serviceLinks(services: readonly ComposeService[], ctx: Transform
     const container = s.effective.container_name;
     if (typeof container === 'string' && container) names.set(container, s.name);
   }
+  // A plain array: 1,000 services test 1,000,000 pairs, and Map entries would allocate each one.
+  const hosts = [...names.keys()];
   const links: Links = new Map(services.map((s) => [s.name, new Map<string, string>()]));
   const add = (consumer: string, provider: string | undefined, via: string) => {
     if (!provider || provider === consumer || !links.has(provider)) return;
@@ -150,8 +155,11 @@ export function serviceLinks(services: readonly ComposeService[], ctx: Transform
     const files = mountedTexts(svc, ctx);
     // One substring test over all of them first: most names appear in none (1,000 services).
     const all = [...strings.map((s) => s.text), ...files.map((f) => f.text)].join('\n');
-    for (const [host, provider] of names) {
-      if (provider === svc.name || !all.includes(host)) continue;
+    for (let i = 0; i < hosts.length; i++) {
+      const host = hosts[i];
+      if (!all.includes(host)) continue;
+      const provider = names.get(host)!;
+      if (provider === svc.name) continue;
       const own = strings.find((s) => namesHost(s.text, host, s.bare));
       if (own) add(svc.name, provider, own.where);
       const file = files.find((f) => namesHost(f.text, host));
@@ -159,13 +167,6 @@ export function serviceLinks(services: readonly ComposeService[], ctx: Transform
     }
     const proxy = LABEL_PROXIES.find((p) => svc.image && p.images.includes(repositoryOf(svc.image).repo));
     if (proxy) for (const other of services) if (other !== svc && proxy.routes(other)) add(svc.name, other.name, proxy.via);
-  }
-  // A service that runs the same image (or build) as one that reaches a provider is the same
-  // program with another role (netbox-worker and netbox): it reaches the provider too.
-  const program = (s: ComposeService) => s.image ?? (typeof s.effective.build === 'string' ? `build:${s.effective.build}` : isRecord(s.effective.build) ? `build:${JSON.stringify(s.effective.build)}` : undefined);
-  for (const c of services) {
-    const same = services.filter((o) => o !== c && program(o) !== undefined && program(o) === program(c));
-    for (const [provider, via] of [...links.get(c.name)!]) for (const o of same) add(o.name, provider, `same image as ${c.name}, ${via}`);
   }
   // A service in another's network namespace reaches what it reaches through that service.
   for (const svc of services) {
@@ -193,4 +194,10 @@ export function unknownConfig(services: readonly ComposeService[], ctx: Transfor
     }
   }
   return out;
+}
+
+/** What a service runs: its image, else its build (services with the same one are one program in several roles). */
+export function programOf(s: ComposeService): string | undefined {
+  const build = s.effective.build;
+  return s.image ?? (typeof build === 'string' ? `build:${build}` : isRecord(build) ? `build:${JSON.stringify(build)}` : undefined);
 }

@@ -8,7 +8,7 @@ import type { ComposeService } from './compose.js';
 import { listOf, setForService, where } from './compose.js';
 import { composeExemptions } from '../src/exemptions.js';
 import { kubernetesNetworkPolicies, networkView } from './network-policies.js';
-import { serviceLinks, unknownConfig } from './compose-links.js';
+import { programOf, serviceLinks, unknownConfig } from './compose-links.js';
 import type { Links } from './compose-links.js';
 import { repositoryOf } from './profiles/index.js';
 import { SOCKET_PROXY } from './no-docker-socket.js';
@@ -102,6 +102,24 @@ function composeFile(services: ComposeService[], ctx: TransformContext): void {
     if (typeof mode === 'string' && mode.startsWith('service:')) return isCandidate.has(mode.slice(8)) && !exempt.has(mode.slice(8));
     return isCandidate.has(name) && !exempt.has(name);
   };
+  // A service that runs the same image (or build) as one that reaches a backend is the same
+  // program in another role (netbox-worker and netbox): it reaches the backend too.
+  const programs = new Map<string, string[]>();
+  for (const s of candidates) {
+    const program = programOf(s);
+    if (program) (programs.get(program) ?? programs.set(program, []).get(program)!).push(s.name);
+  }
+  for (const p of candidates) {
+    if (!isBackend(p)) continue;
+    for (const [c, via] of [...consumers.get(p.name)!]) {
+      const program = programOf(byName.get(c)!);
+      for (const o of (program && programs.get(program)) || []) {
+        if (o === p.name || consumers.get(p.name)!.has(o)) continue;
+        consumers.get(p.name)!.set(o, `same image as ${c}, ${via}`);
+        links.get(o)!.set(p.name, `same image as ${c}, ${via}`);
+      }
+    }
+  }
   const wasOff = new Set(candidates.filter((s) => networksOf(s).length > 0 && !networksOf(s).includes('default')).map((s) => s.name));
   const kept = new Map<string, string>();
   // A backend an earlier pass left on the default network (listed with it) stays there.
