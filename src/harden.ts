@@ -18,6 +18,7 @@ import type { Flags, Level, Settings } from './settings.js';
 import type { Finding, ObjectRef, Report, SiblingFile, Transform, TransformContext } from './types.js';
 import { verifierFor } from './verify.js';
 import type { Verifier, VerifyOutcome } from './verify.js';
+import type { TreeFile } from './tree-files.js';
 
 /** Everything that decides what a run changes. */
 export interface HardenOptions {
@@ -32,6 +33,8 @@ export interface HardenOptions {
   sibling?: (path: string) => SiblingFile | undefined;
   /** Reads a Compose service's Dockerfile, only inside the input's folder (see compose/build.ts). */
   readBuildFile?: BuildFileReader;
+  /** Reads mounted config files inside the input's folder (see TransformContext.configFiles). */
+  configFiles?: (path: string) => TreeFile[];
   /** Exemptions from the config file. */
   exemptions?: ConfigExemption[];
   /** Keep each first-pass fix as text edits of the input (for SARIF). */
@@ -920,6 +923,7 @@ function contextFor(
     flags: options.flags ?? {},
     hasFolder: options.hasFolder ?? false,
     sibling: (path) => options.sibling?.(path),
+    configFiles: (path) => options.configFiles?.(path) ?? [],
     file,
     fixes(field: string): boolean {
       for (let i = sink.length - 1; i >= from; i--) if (sink[i].field === field && sink[i].ops.length > 0) return true;

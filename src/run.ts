@@ -1,5 +1,6 @@
 import { hardenText } from './harden.js';
 import { siblingReader } from './load.js';
+import { treeFileReader } from './tree-files.js';
 import { maskTemplates, templatedDocuments } from './templates.js';
 import type { TemplatedDocument } from './templates.js';
 import type { Flags, Level, Settings } from './settings.js';
@@ -108,6 +109,8 @@ function hardenOne(display: string, text: string, options: RunOptions, folder?: 
     const sibling = typeof folder === 'string' ? siblingReader(folder) : undefined;
     const readBuildFile = typeof folder === 'string' ? (path: string) => readTextInTree(folder, path) : undefined;
     result = hardenText(text, { ...options, hasFolder: Boolean(folder), sibling, readBuildFile }, { json, file: display });
+    const configFiles = typeof folder === 'string' ? treeFileReader(folder) : undefined;
+    result = hardenText(text, { ...options, hasFolder: Boolean(folder), sibling, configFiles }, { json, file: display });
   } catch (e) {
     return { ...base, status: 'error', line: 1, col: 1, message: `internal error: ${(e as Error).message}` };
   }

@@ -5,6 +5,7 @@ import type { ComposeService } from './compose/model.js';
 import type { Flags, Level, Settings } from './settings.js';
 import type { Dockerfile } from './dockerfile/model.js';
 import type { DaemonConfig } from './daemon/model.js';
+import type { TreeFile } from './tree-files.js';
 
 /** How bad an unfixed finding is. */
 export type Severity = 'low' | 'medium' | 'high' | 'critical';
@@ -99,6 +100,11 @@ export interface TransformContext {
    * it, or undefined when it does not exist (always for stdin). Read-only.
    */
   sibling(path: string): SiblingFile | undefined;
+  /**
+   * Config files a service bind-mounts (`./nginx.conf`, the files of `./conf.d`), read only
+   * inside the input's folder (see src/tree-files.ts); none for stdin. Read-only.
+   */
+  configFiles(path: string): TreeFile[];
   /** File name of the input ('' for stdin), for naming generated files. */
   file: string;
   /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parse, parseAllDocuments } from 'yaml';
+import { parseAllDocuments } from 'yaml';
 import { hardenText } from '../src/harden.js';
 import type { HardenOptions } from '../src/harden.js';
 import { DEFAULT_SETTINGS } from '../src/settings.js';
@@ -16,74 +16,7 @@ const opts: HardenOptions = {
   settings: DEFAULT_SETTINGS,
 };
 
-const STACK = `services:
-  proxy:
-    image: nginx:1.27
-    ports: ["80:80"]
-    depends_on: [app]
-  app:
-    image: shop/app:1
-    environment:
-      DATABASE_HOST: db
-      REDIS_URL: redis://cache:6379/0
-  worker:
-    image: shop/worker:1
-    command: ["worker", "--queue", "cache:6379"]
-  db:
-    image: postgres:16
-  cache:
-    image: redis:7
-  mailer:
-    image: shop/mailer:1
-`;
-
-/** Networks of each service in a hardened Compose text (default when none). */
-function networksOf(text: string): Record<string, Set<string>> {
-  const doc = parse(text);
-  return Object.fromEntries(
-    Object.entries(doc.services as Record<string, { networks?: string[] }>).map(([name, svc]) => [name, new Set(svc.networks ?? ['default'])]),
-  );
-}
-
-describe('Compose network segmentation', () => {
-  const r = hardenText(STACK, opts, { file: 'compose.yaml' });
-  const nets = networksOf(r.output);
-  const shares = (a: string, b: string) => [...nets[a]].some((n) => nets[b].has(n));
-  it('services with a dependency share a network; unrelated ones do not', () => {
-    const related = [['proxy', 'app'], ['app', 'db'], ['app', 'cache'], ['worker', 'cache']];
-    const names = Object.keys(nets);
-    for (const a of names) {
-      for (const b of names) {
-        if (a >= b) continue;
-        const expected = related.some(([x, y]) => (x === a && y === b) || (x === b && y === a));
-        expect(shares(a, b), `${a} ~ ${b}`).toBe(expected);
-      }
-    }
-  });
-  it('dependency networks are internal; services that may need egress get their own network', () => {
-    const top = parse(r.output).networks as Record<string, { internal?: boolean } | null>;
-    expect(top['app-db']).toEqual({ internal: true });
-    expect(top['proxy-egress']).toEqual({});
-    expect(nets.db).toEqual(new Set(['app-db']));
-    expect(nets.cache).toEqual(new Set(['app-cache', 'worker-cache']));
-    expect(nets.mailer).toEqual(new Set(['mailer-egress']));
-  });
-  it('a second run changes nothing and a file with its own networks is only reported', () => {
-    const again = hardenText(r.output, opts, { file: 'compose.yaml' });
-    expect(again.output).toBe(r.output);
-    const designed = 'services:\n  a:\n    image: x:1\n    networks: [front]\n  b:\n    image: y:1\n  c:\n    image: z:1\nnetworks:\n  front: {}\n';
-    const d = hardenText(designed, opts, { file: 'compose.yaml' });
-    expect(d.output).toBe(designed);
-    expect(d.remaining.map((f) => f.message)).toEqual([
-      expect.stringContaining('service "b" shares the default network'),
-      expect.stringContaining('service "c" shares the default network'),
-    ]);
-  });
-  it('a single service is left as it is', () => {
-    const single = 'services:\n  a:\n    image: x:1\n';
-    expect(hardenText(single, opts, { file: 'compose.yaml' }).output).toBe(single);
-  });
-});
+// Compose segmentation: test/compose-segmentation.test.ts.
 
 const APP = `apiVersion: apps/v1
 kind: Deployment
