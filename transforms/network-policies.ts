@@ -5,7 +5,7 @@ import { matchLabels, namespaceNamed, selects, stableLabels } from './network/se
 import type { Workload } from './network/workloads.js';
 import { names, workloadsByLabel, workloadsOf } from './network/workloads.js';
 import type { Scrape } from './network/callers.js';
-import { apiServerEgress } from './network/egress.js';
+import { apiServerEgress, scraperEgress } from './network/egress.js';
 import { apiServerCalls, monitorsOf, podScrapes, sameNamespace, scraperNamespaces, serviceScrapes } from './network/callers.js';
 
 export { networkView } from './network/view.js';
@@ -219,6 +219,10 @@ export function kubernetesNetworkPolicies(input: readonly ProjectObject[], ctx: 
     emit(w.dir, w.namespace, `allow-scrape-to-${w.name}`, { podSelector: matchLabels(stableLabels(w.labels)), policyTypes: ['Ingress'], ingress: [rule] });
     if (note && !owned.has(w.namespace)) report(w.file, w.obj, `${String(w.obj.kind)} "${w.name}" is ${note.message}`, note.severity);
   }
-  if (ctx.flags.egress) apiServerEgress(objects, workloads.filter((w) => !SYSTEM_NAMESPACES.has(w.namespace)), emit, report);
+  if (ctx.flags.egress) {
+    const egressed = workloads.filter((w) => !SYSTEM_NAMESPACES.has(w.namespace));
+    apiServerEgress(objects, egressed, emit, report);
+    scraperEgress(egressed, emit, report);
+  }
   return result;
 }
