@@ -31,6 +31,13 @@ function exposedByIngress(external: ReadonlySet<string>, svcNs: string, name: st
   return external.has(`${svcNs}/${name}`) || (svcNs === '' ? external.has(`*/${name}`) : external.has(`?/${name}`));
 }
 
+/** The list of `map` at `key`, created empty when absent. */
+function listAt<T>(map: Map<string, T[]>, key: string): T[] {
+  let list = map.get(key);
+  if (!list) map.set(key, (list = []));
+  return list;
+}
+
 /** `kind "name"` of the first workloads, and how many more. */
 function listed(workloads: readonly Workload[]): string {
   const shown = workloads.slice(0, 3).map((w) => `${String(w.obj.kind)} "${w.name}"`).join(', ');
@@ -111,7 +118,7 @@ export function kubernetesNetworkPolicies(input: readonly ProjectObject[], ctx: 
   for (const { object: o } of objects) {
     if (o.kind !== 'NetworkPolicy') continue;
     existing.add(`${nsOf(o)}/${nameOf(o)}`);
-    if (at(o, ['metadata', 'labels', 'app.kubernetes.io/managed-by']) !== 'cuirass') owned.set(nsOf(o), [...(owned.get(nsOf(o)) ?? []), o]);
+    if (at(o, ['metadata', 'labels', 'app.kubernetes.io/managed-by']) !== 'cuirass') listAt(owned, nsOf(o)).push(o);
   }
   const workloads = workloadsOf(objects);
   const byLabel = workloadsByLabel(workloads);
@@ -140,7 +147,7 @@ export function kubernetesNetworkPolicies(input: readonly ProjectObject[], ctx: 
   const namespaces = new Map<string, Workload>();
   for (const w of workloads) if (!namespaces.has(w.namespace)) namespaces.set(w.namespace, w);
   const byNamespace = new Map<string, Workload[]>();
-  for (const w of workloads) byNamespace.set(w.namespace, [...(byNamespace.get(w.namespace) ?? []), w]);
+  for (const w of workloads) listAt(byNamespace, w.namespace).push(w);
   for (const [namespace, policies] of owned) {
     const open = (byNamespace.get(namespace) ?? []).filter((w) => !policies.some((p) => selects(at(p, ['spec', 'podSelector']) ?? {}, w.labels)));
     if (open.length === 0) continue;
