@@ -83,7 +83,9 @@ export function runProject(inputs: readonly { o: Outcome; dir: string }[], optio
     for (const { dir, object } of result.documents) {
       const meta = object.metadata as { name?: string; namespace?: string };
       const doc: GeneratedDoc = { key: `${object.kind}/${meta.namespace ?? ''}/${meta.name ?? ''}`, object, file: POLICY_FILE, secret: false };
-      out.documents.set(dir, [...(out.documents.get(dir) ?? []), doc]);
+      const docs = out.documents.get(dir);
+      if (docs) docs.push(doc);
+      else out.documents.set(dir, [doc]);
     }
     const seen = new Set<string>();
     const texts = new Map(inputs.map(({ o }) => [o.display, o.input]));
@@ -102,7 +104,9 @@ export function runProject(inputs: readonly { o: Outcome; dir: string }[], optio
         ...(where(f.file, f.object) ?? { line: 1, col: 1 }), behaviorChanging: false, fixable: false, reason: 'report only: a person has to decide',
         ops: [], files: [], documents: [], secrets: [],
       };
-      out.findings.set(f.file, [...(out.findings.get(f.file) ?? []), finding]);
+      const findings = out.findings.get(f.file);
+      if (findings) findings.push(finding);
+      else out.findings.set(f.file, [finding]);
     }
   }
   return out;

@@ -241,6 +241,13 @@ describe('--egress and the API server', () => {
     });
     expect(r.findings.map((f) => [f.severity, f.message])).toEqual([['low', expect.stringContaining('--egress: 1 workload ("operator") use a service account token')]]);
   });
+  it('a Prometheus server of the input keeps every egress (its targets are not all in the input), reported', () => {
+    const r = run(deploy('prometheus', 'monitoring', '{app: prometheus}', 'containers: [{name: p, image: "prom/prometheus:v2.54.1"}]') +
+      deploy('operator', 'monitoring', '{app: operator}', 'containers: [{name: o, image: "quay.io/prometheus-operator/prometheus-operator:v0.76.1"}]'), true);
+    expect(Object.keys(r.byName)).toEqual(['monitoring/cuirass-default-deny', 'monitoring/allow-prometheus-to-scrape-targets']);
+    expect(r.byName['monitoring/allow-prometheus-to-scrape-targets'].spec).toEqual({ podSelector: { matchLabels: { app: 'prometheus' } }, policyTypes: ['Egress'], egress: [{}] });
+    expect(r.findings.map((f) => [f.severity, f.message])).toEqual([['low', expect.stringContaining('Deployment "prometheus" runs Prometheus')]]);
+  });
   it('without --egress nothing about the API server', () => {
     expect(Object.keys(run(text).byName).filter((n) => n.endsWith('-to-apiserver'))).toEqual([]);
   });

@@ -5,7 +5,7 @@ import { matchLabels, namespaceNamed, selects, stableLabels } from './network/se
 import type { Workload } from './network/workloads.js';
 import { names, workloadsByLabel, workloadsOf } from './network/workloads.js';
 import type { Scrape } from './network/callers.js';
-import { apiServerEgress } from './network/egress.js';
+import { apiServerEgress, scraperEgress } from './network/egress.js';
 import { apiServerCalls, monitorsOf, podScrapes, sameNamespace, scraperNamespaces, serviceScrapes } from './network/callers.js';
 
 export { networkView } from './network/view.js';
@@ -29,6 +29,13 @@ function ref(o: Obj): ObjectRef {
  */
 function exposedByIngress(external: ReadonlySet<string>, svcNs: string, name: string): boolean {
   return external.has(`${svcNs}/${name}`) || (svcNs === '' ? external.has(`*/${name}`) : external.has(`?/${name}`));
+}
+
+/** The list of `map` at `key`, created empty when absent. */
+function listAt<T>(map: Map<string, T[]>, key: string): T[] {
+  let list = map.get(key);
+  if (!list) map.set(key, (list = []));
+  return list;
 }
 
 /** `kind "name"` of the first workloads, and how many more. */
@@ -111,7 +118,7 @@ export function kubernetesNetworkPolicies(input: readonly ProjectObject[], ctx: 
   for (const { object: o } of objects) {
     if (o.kind !== 'NetworkPolicy') continue;
     existing.add(`${nsOf(o)}/${nameOf(o)}`);
-    if (at(o, ['metadata', 'labels', 'app.kubernetes.io/managed-by']) !== 'cuirass') owned.set(nsOf(o), [...(owned.get(nsOf(o)) ?? []), o]);
+    if (at(o, ['metadata', 'labels', 'app.kubernetes.io/managed-by']) !== 'cuirass') listAt(owned, nsOf(o)).push(o);
   }
   const workloads = workloadsOf(objects);
   const byLabel = workloadsByLabel(workloads);
@@ -140,7 +147,7 @@ export function kubernetesNetworkPolicies(input: readonly ProjectObject[], ctx: 
   const namespaces = new Map<string, Workload>();
   for (const w of workloads) if (!namespaces.has(w.namespace)) namespaces.set(w.namespace, w);
   const byNamespace = new Map<string, Workload[]>();
-  for (const w of workloads) byNamespace.set(w.namespace, [...(byNamespace.get(w.namespace) ?? []), w]);
+  for (const w of workloads) listAt(byNamespace, w.namespace).push(w);
   for (const [namespace, policies] of owned) {
     const open = (byNamespace.get(namespace) ?? []).filter((w) => !policies.some((p) => selects(at(p, ['spec', 'podSelector']) ?? {}, w.labels)));
     if (open.length === 0) continue;
@@ -219,6 +226,10 @@ export function kubernetesNetworkPolicies(input: readonly ProjectObject[], ctx: 
     emit(w.dir, w.namespace, `allow-scrape-to-${w.name}`, { podSelector: matchLabels(stableLabels(w.labels)), policyTypes: ['Ingress'], ingress: [rule] });
     if (note && !owned.has(w.namespace)) report(w.file, w.obj, `${String(w.obj.kind)} "${w.name}" is ${note.message}`, note.severity);
   }
-  if (ctx.flags.egress) apiServerEgress(objects, workloads.filter((w) => !SYSTEM_NAMESPACES.has(w.namespace)), emit, report);
+  if (ctx.flags.egress) {
+    const egressed = workloads.filter((w) => !SYSTEM_NAMESPACES.has(w.namespace));
+    apiServerEgress(objects, egressed, emit, report);
+    scraperEgress(egressed, emit, report);
+  }
   return result;
 }

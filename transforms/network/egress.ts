@@ -42,3 +42,23 @@ export function apiServerEgress(
     report(o.file, o.object, `--egress: the pods prometheus-operator creates for Prometheus "${nameOf(o.object)}" are not in the input; the default-deny egress leaves them DNS only, so allow their egress to the scrape targets and the API server`, 'medium');
   }
 }
+
+const PROMETHEUS_SERVER = /(?:^|\/)prometheus(?:[:@]|$)/;
+
+/**
+ * With --egress: a Prometheus server of the input scrapes targets the input does not list
+ * (kubelets, node exporters, other releases), so its pods keep every egress; one finding says so.
+ */
+export function scraperEgress(
+  workloads: readonly Workload[],
+  emit: (dir: string, namespace: string, name: string, spec: Obj) => boolean,
+  report: (file: string, o: Obj, message: string, severity: Severity) => void,
+): void {
+  for (const w of workloads) {
+    if (!w.images.some((i) => PROMETHEUS_SERVER.test(i)) || Object.keys(w.labels).length === 0) continue;
+    const spec = { podSelector: matchLabels(stableLabels(w.labels)), policyTypes: ['Egress'], egress: [{}] };
+    if (emit(w.dir, w.namespace, `allow-${w.name}-to-scrape-targets`, spec)) {
+      report(w.file, w.obj, `--egress: ${String(w.obj.kind)} "${w.name}" runs Prometheus, which scrapes targets the input does not list, so its pods keep every egress (allow-${w.name}-to-scrape-targets); narrow it to your targets`, 'low');
+    }
+  }
+}
