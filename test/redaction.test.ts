@@ -178,4 +178,18 @@ spec:
     expect(r.stdout).toContain('       POSTGRES_USER: shop\n');
     expect(r.stdout).toContain('-      POSTGRES_PASSWORD: <redacted>\n');
   });
+
+  it('reports keep the names a secret happens to equal (check, json, fn results)', () => {
+    const dir = project({ 'compose.yaml': compose });
+    const check = runCli(['check', '.', '--no-color'], { cwd: dir });
+    expect(check.stdout + check.stderr).toContain('service "api" does not drop all capabilities');
+    const json = runCli(['.', '--format', 'json'], { cwd: dir }).stdout;
+    expect(json).not.toContain('<redacted>');
+    expect(json).toContain('service \\"api\\"');
+    const list = `apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n${k8s.replace(/^/gm, '  ').replace(/^  apiVersion/, '- apiVersion')}`;
+    const fn = runCli(['fn'], { input: list }).stdout;
+    // Before, the results said `<redacted>Version: apps/v1` and `name: <redacted>`.
+    expect(fn).toMatch(/^- message: /m);
+    expect(fn).not.toContain('<redacted>');
+  });
 });
