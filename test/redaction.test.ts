@@ -10,6 +10,11 @@ import { applyPatch } from 'rfc6902';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { runCli } from './support/cli.js';
+import { jsonPatches } from '../src/report/json-patch.js';
+import { secretSpans } from '../src/redact.js';
+import type { Outcome } from '../src/run.js';
+import { DEFAULT_SETTINGS } from '../src/settings.js';
+import { TRANSFORMS } from '../transforms/index.js';
 
 function project(files: Record<string, string>): string {
   const dir = mkdtempSync(join(tmpdir(), 'cuirass-redact-'));
@@ -177,5 +182,33 @@ spec:
     const r = runCli(['.', '--no-color'], { cwd: dir });
     expect(r.stdout).toContain('       POSTGRES_USER: shop\n');
     expect(r.stdout).toContain('-      POSTGRES_PASSWORD: <redacted>\n');
+  });
+
+  it('reports keep the names a secret happens to equal (check, json, fn results)', () => {
+    const dir = project({ 'compose.yaml': compose });
+    const check = runCli(['check', '.', '--no-color'], { cwd: dir });
+    expect(check.stdout + check.stderr).toContain('service "api" does not drop all capabilities');
+    const json = runCli(['.', '--format', 'json'], { cwd: dir }).stdout;
+    expect(json).not.toContain('<redacted>');
+    expect(json).toContain('service \\"api\\"');
+    const list = `apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n${k8s.replace(/^/gm, '  ').replace(/^  apiVersion/, '- apiVersion')}`;
+    const fn = runCli(['fn'], { input: list }).stdout;
+    // Before, the results said `<redacted>Version: apps/v1` and `name: <redacted>`.
+    expect(fn).toMatch(/^- message: /m);
+    expect(fn).not.toContain('<redacted>');
+  });
+});
+
+describe('json-patch operations', () => {
+  it('an operation that carries a secret the document still holds shows <redacted> at its path only', () => {
+    const input = 'services:\n  app:\n    image: example/app:1.0\n';
+    const output = 'services:\n  app:\n    image: example/app:1.0\n    environment:\n      API_TOKEN: tok-left-here\n      LOG_LEVEL: tok-left-here-too\n    labels: [tok-left-here]\n';
+    const o = { display: 'compose.yaml', status: 'changed', input, output, changes: [], remaining: [], manifest: true, files: [], documents: [], secrets: ['tok-left-here'], suppressed: [] } as Outcome;
+    const redactors = TRANSFORMS.filter((t) => t.id === 'secrets-from-env');
+    const [entry] = jsonPatches([o], [], undefined, (_o, text) => secretSpans(text, redactors, DEFAULT_SETTINGS, 'compose.yaml')) as { patch: unknown[] }[];
+    expect(entry.patch).toEqual([
+      { op: 'add', path: '/services/app/environment', value: { API_TOKEN: '<redacted>', LOG_LEVEL: 'tok-left-here-too' } },
+      { op: 'add', path: '/services/app/labels', value: ['tok-left-here'] },
+    ]);
   });
 });

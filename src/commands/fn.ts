@@ -11,7 +11,6 @@ import type { RunOptions } from '../run.js';
 import { runProject } from '../project.js';
 import { TRANSFORMS } from '../../transforms/index.js';
 import type { Finding, Severity } from '../types.js';
-import { redact } from '../emit.js';
 
 /** A KRM function result (config.kubernetes.io/v1 ResourceList `results`). */
 interface Result {
@@ -146,7 +145,7 @@ export async function runFn(): Promise<number> {
   const root2 = src2.docs[0].contents;
   if (isMap(root2) && results.length) {
     const fix2 = new Fix();
-    fix2.ensure(root2 as YAMLMap, ['results'], results.map((r) => JSON.parse(redact(JSON.stringify(r), outcome.secrets))));
+    fix2.ensure(root2 as YAMLMap, ['results'], JSON.parse(JSON.stringify(results)) as unknown[]);
     text = applyEdits(text, renderOps(src2, fix2.ops)).text;
   }
   process.stdout.write(text);

@@ -2,7 +2,6 @@ import type { TextEdit } from '../engine/index.js';
 import type { Outcome } from '../run.js';
 import type { Finding, ObjectRef, Severity } from '../types.js';
 import { SEVERITIES } from '../types.js';
-import { redact } from '../emit.js';
 import type { ConfigExemption } from '../config.js';
 import { displayPath } from '../load.js';
 
@@ -43,7 +42,9 @@ function toReported(o: Outcome, f: Finding, status: ReportedFinding['status']): 
     file: o.display,
     line: f.line,
     column: f.col,
-    message: redact(f.message, o.secrets),
+    // Messages name services, fields and files, never a value: nothing in them is redacted
+    // (replacing a secret's text there turned a service "api" into "<redacted>").
+    message: f.message,
     field: f.field,
     object: f.object,
     status,
