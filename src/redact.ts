@@ -87,6 +87,7 @@ export function secretSpans(text: string, transforms: readonly Transform[], sett
     flags: {},
     hasFolder: true,
     sibling: () => undefined,
+    configFiles: () => [],
     file,
     fixes: () => false,
     report(report: Report) {
