@@ -1,6 +1,7 @@
 import type { Transform } from '../src/types.js';
 import { boolAt, label, mapItems, nodeAt, scalarAt, seqAt } from './support.js';
 import { profileFor } from './profiles/index.js';
+import type { MatchedProfile } from './profiles/index.js';
 import { appendForService, listOf, setForService, volumesOf, where } from './compose.js';
 import { composeBool } from '../src/compose/values.js';
 import { isMap, isScalar } from 'yaml';
@@ -18,6 +19,14 @@ function isConfigFile(source: string): boolean {
   return CONFIG_EXTENSIONS.test(base) && !base.includes('$');
 }
 
+/**
+ * An image profile that lists where the image writes (so an explicit writable root can still be
+ * made read-only with those paths writable); not one that says the root must stay writable.
+ */
+function knowsWritablePaths(profile: MatchedProfile | undefined): profile is MatchedProfile {
+  return profile !== undefined && !profile.profile.writableRoot && profile.writable.length > 0;
+}
+
 /** OWASP rule 8: read-only root filesystem, with an emptyDir where the app must write. */
 export default {
   id: 'read-only-root',
@@ -25,10 +34,10 @@ export default {
   title: 'Read-only root filesystem with writable scratch space',
   why: 'A read-only root filesystem stops an attacker from changing binaries or dropping tools, and makes writes explicit.',
   changes: {
-    kubernetes: 'readOnlyRootFilesystem: true and an emptyDir at /tmp and at the image profile\'s writable paths, unless something is mounted there',
-    compose: 'read_only: true with tmpfs for /tmp and the image profile\'s writable paths; single-file config bind mounts become read-only',
+    kubernetes: 'readOnlyRootFilesystem: true and an emptyDir at /tmp and at the image profile\'s writable paths, unless something is mounted there; an explicit readOnlyRootFilesystem: false stays (reported) unless the image profile knows where the image writes',
+    compose: 'read_only: true with tmpfs for /tmp and the image profile\'s writable paths; an explicit read_only: false stays (reported) unless the image profile knows where the image writes; single-file config bind mounts become read-only',
   },
-  breaks: 'Applications that write outside the mounted emptyDir paths (caches, pid files, logs under /var) fail with "read-only file system".',
+  breaks: 'Applications that write outside the mounted emptyDir paths (caches, pid files, logs under /var) fail with "read-only file system". A root filesystem the file explicitly leaves writable stays writable unless the image profile lists every path the image writes.',
   severity: 'medium',
   pod(pod, ctx) {
     if (pod.windows) return;
@@ -46,11 +55,22 @@ export default {
         });
         continue;
       }
+      const profile = profileFor(c.image);
+      if (value === false && !knowsWritablePaths(profile)) {
+        // The authors chose a writable root; without a profile nobody knows where the app writes.
+        ctx.report({
+          at: nodeAt(c.node, key),
+          field: `${c.path}.securityContext.readOnlyRootFilesystem`,
+          message: `${label(c)} keeps readOnlyRootFilesystem: false as the file says: where it writes is unknown (make it read-only with an emptyDir at each path it writes)`,
+          severity: 'low',
+        });
+        continue;
+      }
       if (value !== true) {
         ctx.report({
           at: nodeAt(c.node, key) ?? c.node,
           field: `${c.path}.securityContext.readOnlyRootFilesystem`,
-          message: value === false ? `${label(c)} has a writable root filesystem (readOnlyRootFilesystem: false)` : `${label(c)} has a writable root filesystem`,
+          message: value === false ? `${label(c)} has a writable root filesystem (readOnlyRootFilesystem: false); ${profile!.profile.id} writes only to known paths` : `${label(c)} has a writable root filesystem`,
           behaviorChanging: value === false,
           fix: (f) => f.set(c.node, key, true),
         });
@@ -80,6 +100,7 @@ export default {
   service(svc, ctx) {
     const readOnly = svc.effective.read_only;
     const profile = svc.profile;
+    let writableRoot = false;
     if (typeof readOnly === 'string' && /\$\{?[A-Za-z_]/.test(readOnly)) {
       // `read_only: ${RO:-true}`: the value is decided where the file is deployed; it stays.
       ctx.report({
@@ -88,6 +109,14 @@ export default {
         message: `service "${svc.name}" sets read_only through interpolation (${readOnly}); make sure it is true where it is deployed`,
         severity: 'low',
       });
+    } else if (composeBool(readOnly) === false && !knowsWritablePaths(profile)) {
+      ctx.report({
+        at: where(svc, 'read_only'),
+        field: `${svc.path}.read_only`,
+        message: `service "${svc.name}" keeps read_only: ${String(readOnly)} as the file says: where it writes is unknown (make it read-only with a tmpfs or volume at each path it writes)`,
+        severity: 'low',
+      });
+      writableRoot = true;
     } else if (composeBool(readOnly) !== true) {
       if (profile?.profile.writableRoot) {
         ctx.report({
@@ -101,7 +130,7 @@ export default {
       ctx.report({
         at: where(svc, 'read_only'),
         field: `${svc.path}.read_only`,
-        message: composeBool(readOnly) === false ? `service "${svc.name}" has a writable root filesystem (read_only: ${String(readOnly)})` : `service "${svc.name}" has a writable root filesystem`,
+        message: composeBool(readOnly) === false ? `service "${svc.name}" has a writable root filesystem (read_only: ${String(readOnly)}); ${profile!.profile.id} writes only to known paths` : `service "${svc.name}" has a writable root filesystem`,
         behaviorChanging: composeBool(readOnly) === false,
         fix: (f) => setForService(f, svc, ['read_only'], true),
       });
@@ -114,7 +143,7 @@ export default {
       ...(svc.built?.volumes ?? []),
     ]);
     const paths = [...new Set([...ctx.settings.tmpfs, ...(profile?.writable ?? [])])];
-    for (const entry of paths) {
+    for (const entry of writableRoot ? [] : paths) {
       const path = entry.split(':')[0];
       if (mounted.has(path.replace(/\/+$/, ''))) continue;
       ctx.report({
