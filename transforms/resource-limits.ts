@@ -93,15 +93,20 @@ export default {
         fix: (f) => setForService(f, svc, legacy ? [w.legacy] : w.path, value),
       });
     }
-    const restart = String(e.restart ?? '');
-    if (restart === 'always' || restart === 'unless-stopped') {
-      ctx.report({
-        at: where(svc, 'restart'),
-        field: `${svc.path}.restart`,
-        message: `service "${svc.name}" restarts without bound (restart: ${restart}); on-failure:5 limits crash loops`,
-        severity: 'low',
-      });
-    }
+  },
+
+  composeFile(services, ctx) {
+    // One note for the whole file: the same advice on every service is noise.
+    const unbounded = services.filter((svc) => ['always', 'unless-stopped'].includes(String(svc.effective.restart ?? '')));
+    if (unbounded.length === 0) return;
+    const [first] = unbounded;
+    const names = unbounded.slice(0, 5).map((svc) => svc.name).join(', ') + (unbounded.length > 5 ? `, and ${unbounded.length - 5} more` : '');
+    ctx.report({
+      at: where(first, 'restart'),
+      field: 'services.*.restart',
+      message: `${unbounded.length === 1 ? 'service' : `${unbounded.length} services`} ${names} restart${unbounded.length === 1 ? 's' : ''} without bound (restart: always or unless-stopped); on-failure:5 limits crash loops`,
+      severity: 'low',
+    });
   },
 
   daemon: daemonLimits,

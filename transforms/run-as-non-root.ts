@@ -4,6 +4,7 @@ import type { ComposeService } from '../src/compose/model.js';
 import { dockerfileUser } from './dockerfile.js';
 import { daemonUserns } from './daemon.js';
 import { boolAt, label, nodeAt, scalarAt } from './support.js';
+import type { PodTemplate } from './support.js';
 import { profileFor } from './profiles/index.js';
 import { setForService, where } from './compose.js';
 
@@ -39,6 +40,26 @@ function declaredUid(image: string | undefined, images: Settings['images']): str
   const m = /^(\d+)(?::(\d+))?$/.exec(user);
   if (!m || Number(m[1]) === 0) return undefined;
   return `${m[1]}:${m[2] ?? m[1]}`;
+}
+
+/**
+ * The uid the pod already states: its own runAsUser, else the one every app container sets
+ * alike; undefined when it states none (or containers disagree).
+ */
+function explicitUid(pod: PodTemplate): number | undefined {
+  const own = scalarAt(pod.spec, ['securityContext', 'runAsUser']);
+  if (own != null) return Number.isInteger(Number(own)) ? Number(own) : undefined;
+  const apps = pod.containers.filter((c) => c.group === 'containers').map((c) => scalarAt(c.node, ['securityContext', 'runAsUser']));
+  if (apps.length === 0 || apps.some((v) => v == null) || new Set(apps.map(Number)).size !== 1) return undefined;
+  return Number.isInteger(Number(apps[0])) ? Number(apps[0]) : undefined;
+}
+
+/**
+ * What replaces an explicit root user: at the baseline level nothing (it never overrides the
+ * file), so the message does not claim a uid it will not set.
+ */
+function instead(level: string, user: string | number): string {
+  return level === 'baseline' ? 'the baseline level keeps it' : `${user} is used`;
 }
 
 /** OWASP rule 2: do not run containers as root. */
@@ -98,7 +119,12 @@ export default {
       }
     }
     if (pod.windows) return;
-    const ids: [string, number][] = [['runAsUser', uid], ['runAsGroup', gid], ['fsGroup', gid]];
+    // Groups follow the uid the workload already runs as (101 gets 101, not 10001 beside it);
+    // a root user the level keeps gets no group that would change nothing but volume owners.
+    const setUid = explicitUid(pod);
+    const keptRoot = setUid === 0 && ctx.level === 'baseline';
+    const groupId = setUid === undefined || setUid === 0 || setUid === uid ? gid : setUid;
+    const ids: [string, number][] = [['runAsUser', uid], ...(keptRoot ? [] : [['runAsGroup', groupId], ['fsGroup', groupId]] as [string, number][])];
     for (const [key, id] of ids) {
       const node = nodeAt(pod.spec, [...sc, key]);
       const value = scalarAt(pod.spec, [...sc, key]);
@@ -117,7 +143,7 @@ export default {
         ctx.report({
           at: node,
           field: `${pod.path}.securityContext.runAsUser`,
-          message: `the pod runs as root (runAsUser: 0); ${uid} is used`,
+          message: `the pod runs as root (runAsUser: 0); ${instead(ctx.level, uid)}`,
           behaviorChanging: true,
           fix: (f) => f.set(pod.spec, [...sc, key], uid),
         });
@@ -158,7 +184,7 @@ export default {
         ctx.report({
           at: node,
           field: `${c.path}.securityContext.runAsUser`,
-          message: `${label(c)} runs as root (runAsUser: 0); ${uid} is used`,
+          message: `${label(c)} runs as root (runAsUser: 0); ${instead(ctx.level, uid)}`,
           behaviorChanging: true,
           fix: (f) => f.set(c.node, [...sc, 'runAsUser'], uid),
         });
@@ -199,7 +225,7 @@ export default {
       ctx.report({
         at: where(svc, 'user'),
         field: `${svc.path}.user`,
-        message: `service "${svc.name}" runs as root (user: ${String(user)}); ${wanted} is used${built ? ` (the USER of ${svc.built!.dockerfile})` : ''}`,
+        message: `service "${svc.name}" runs as root (user: ${String(user)}); ${instead(ctx.level, wanted)}${built && ctx.level !== 'baseline' ? ` (the USER of ${svc.built!.dockerfile})` : ''}`,
         behaviorChanging: true,
         fix: (f) => setForService(f, svc, ['user'], wanted),
       });
