@@ -6,7 +6,8 @@ import { daemonUserns } from './daemon.js';
 import { boolAt, label, nodeAt, scalarAt } from './support.js';
 import type { PodTemplate } from './support.js';
 import { profileFor } from './profiles/index.js';
-import { setForService, where } from './compose.js';
+import { ownNode, setForService, where } from './compose.js';
+import { isScalar } from 'yaml';
 
 const UNPRIVILEGED_PORTS = 'net.ipv4.ip_unprivileged_port_start';
 
@@ -54,6 +55,12 @@ function explicitUid(pod: PodTemplate): number | undefined {
   return Number.isInteger(Number(apps[0])) ? Number(apps[0]) : undefined;
 }
 
+/** The comment on the line of an explicit value (`user: root # binds port 25`), trimmed. */
+function reasonOf(node: unknown): string | undefined {
+  const comment = isScalar(node) ? node.comment?.trim() : undefined;
+  return comment ? comment : undefined;
+}
+
 /**
  * What replaces an explicit root user: at the baseline level nothing (it never overrides the
  * file), so the message does not claim a uid it will not set.
@@ -69,8 +76,8 @@ export default {
   title: 'Run as a non-root user',
   why: 'A process that runs as root in the container is root on the host once it escapes, and can change every file of the image.',
   changes: {
-    kubernetes: 'pod runAsNonRoot: true and runAsUser/runAsGroup/fsGroup from the image profile (or 10001) unless set; runAsUser: 0 and runAsNonRoot: false replaced; images that bind low ports get the safe sysctl net.ipv4.ip_unprivileged_port_start=0',
-    compose: 'user: "10001:10001" (or the image profile\'s uid) unless set; user: root replaced; images that must start as root keep it and are reported',
+    kubernetes: 'pod runAsNonRoot: true and runAsUser/runAsGroup/fsGroup from the image profile (or 10001) unless set; runAsUser: 0 (unless a comment on its line says why: kept and reported) and runAsNonRoot: false replaced; images that bind low ports get the safe sysctl net.ipv4.ip_unprivileged_port_start=0',
+    compose: 'user: "10001:10001" (or the image profile\'s uid) unless set; user: root replaced unless a comment on its line says why (then kept and reported); images that must start as root keep it and are reported',
     daemon: 'reports a missing userns-remap; with --fix-userns-remap sets "userns-remap": "default"',
     dockerfile: 'reports a final stage without USER or with USER root, with the cheat sheet\'s fix (create a user, USER it by number)',
   },
@@ -84,18 +91,19 @@ export default {
     const sc = ['securityContext'];
     const nonRoot = nodeAt(pod.spec, [...sc, 'runAsNonRoot']);
     const nonRootValue = boolAt(pod.spec, [...sc, 'runAsNonRoot']);
-    // Under baseline an explicit runAsUser: 0 stays, and runAsNonRoot next to it would stop the pod.
-    const rootPinned =
-      ctx.level === 'baseline' &&
-      [pod.spec, ...pod.containers.map((c) => c.node)].some((n) => {
-        const v = scalarAt(n, [...sc, 'runAsUser']);
-        return v != null && Number(v) === 0;
-      });
+    // An explicit runAsUser: 0 stays under baseline, and at any level when a comment on its line
+    // says why; runAsNonRoot next to it would stop the pod.
+    const rootUsers = [pod.spec, ...pod.containers.map((c) => c.node)].filter((n) => {
+      const v = scalarAt(n, [...sc, 'runAsUser']);
+      return v != null && Number(v) === 0;
+    });
+    const kept = (n: unknown) => ctx.level === 'baseline' || reasonOf(nodeAt(n, [...sc, 'runAsUser'])) !== undefined;
+    const rootPinned = rootUsers.some(kept);
     if (nonRootValue !== true && rootPinned) {
       ctx.report({
         at: nonRoot ?? pod.spec,
         field: `${pod.path}.securityContext.runAsNonRoot`,
-        message: 'the pod does not require a non-root user; it cannot while runAsUser is 0 (the baseline level keeps it)',
+        message: `the pod does not require a non-root user; it cannot while runAsUser is 0 (${ctx.level === 'baseline' ? 'the baseline level keeps it' : 'kept: the file says why'})`,
       });
     } else if (nonRootValue !== true) {
       const explicit = nonRootValue === false;
@@ -122,7 +130,7 @@ export default {
     // Groups follow the uid the workload already runs as (101 gets 101, not 10001 beside it);
     // a root user the level keeps gets no group that would change nothing but volume owners.
     const setUid = explicitUid(pod);
-    const keptRoot = setUid === 0 && ctx.level === 'baseline';
+    const keptRoot = setUid === 0 && rootPinned;
     const groupId = setUid === undefined || setUid === 0 || setUid === uid ? gid : setUid;
     const ids: [string, number][] = [['runAsUser', uid], ...(keptRoot ? [] : [['runAsGroup', groupId], ['fsGroup', groupId]] as [string, number][])];
     for (const [key, id] of ids) {
@@ -138,6 +146,13 @@ export default {
           message: `the pod sets no ${key}; ${id} is used`,
           severity: key === 'runAsUser' ? 'high' : 'low',
           fix: (f) => f.ensure(pod.spec, [...sc, key], id),
+        });
+      } else if (key === 'runAsUser' && Number(value) === 0 && reasonOf(node) !== undefined) {
+        ctx.report({
+          at: node,
+          field: `${pod.path}.securityContext.runAsUser`,
+          message: `the pod runs as root (runAsUser: 0); kept: the file says why (${reasonOf(node)})`,
+          severity: 'medium',
         });
       } else if (key === 'runAsUser' && Number(value) === 0) {
         ctx.report({
@@ -181,6 +196,16 @@ export default {
     for (const c of pod.containers) {
       const node = nodeAt(c.node, [...sc, 'runAsUser']);
       if (node !== undefined && Number(scalarAt(c.node, [...sc, 'runAsUser'])) === 0 && scalarAt(c.node, [...sc, 'runAsUser']) !== null) {
+        const why = reasonOf(node);
+        if (why !== undefined) {
+          ctx.report({
+            at: node,
+            field: `${c.path}.securityContext.runAsUser`,
+            message: `${label(c)} runs as root (runAsUser: 0); kept: the file says why (${why})`,
+            severity: 'medium',
+          });
+          continue;
+        }
         ctx.report({
           at: node,
           field: `${c.path}.securityContext.runAsUser`,
@@ -220,6 +245,13 @@ export default {
           ? `service "${svc.name}"${origin} runs as root; ${profile.profile.id} runs as ${wanted}`
           : `service "${svc.name}"${origin} runs as root; ${wanted} is used (unknown image: if its entrypoint needs root, exempt it with x-cuirass)`,
         fix: (f) => setForService(f, svc, ['user'], wanted),
+      });
+    } else if (isRoot && !keepsRoot && reasonOf(ownNode(svc, 'user')) !== undefined) {
+      ctx.report({
+        at: where(svc, 'user'),
+        field: `${svc.path}.user`,
+        message: `service "${svc.name}" runs as root (user: ${String(user)}); kept: the file says why (${reasonOf(ownNode(svc, 'user'))})`,
+        severity: 'medium',
       });
     } else if (isRoot && !keepsRoot) {
       ctx.report({
