@@ -55,10 +55,17 @@ function explicitUid(pod: PodTemplate): number | undefined {
   return Number.isInteger(Number(apps[0])) ? Number(apps[0]) : undefined;
 }
 
-/** The comment on the line of an explicit value (`user: root # binds port 25`), trimmed. */
+/** Comments that doubt the value rather than explain it (`# TODO drop`, `# was needed for …`). */
+const DOUBT = /\b(todo|fixme|xxx|hack|temporar\w*|supposedly|was needed|used to|drop|remove|no longer|why)\b|\?/i;
+
+/**
+ * The reason a comment on the line of an explicit value gives (`user: root # binds port 25`):
+ * a few words that do not doubt it. Undefined for no comment, a bare word, or a TODO.
+ */
 function reasonOf(node: unknown): string | undefined {
   const comment = isScalar(node) ? node.comment?.trim() : undefined;
-  return comment ? comment : undefined;
+  if (!comment || comment.split(/\s+/).length < 3 || DOUBT.test(comment)) return undefined;
+  return comment;
 }
 
 /**
