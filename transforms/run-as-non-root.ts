@@ -3,11 +3,10 @@ import type { Settings } from '../src/settings.js';
 import type { ComposeService } from '../src/compose/model.js';
 import { dockerfileUser } from './dockerfile.js';
 import { daemonUserns } from './daemon.js';
-import { boolAt, label, nodeAt, scalarAt } from './support.js';
+import { boolAt, label, nodeAt, reasonOf, scalarAt } from './support.js';
 import type { PodTemplate } from './support.js';
 import { profileFor } from './profiles/index.js';
 import { ownNode, setForService, where } from './compose.js';
-import { isScalar } from 'yaml';
 
 const UNPRIVILEGED_PORTS = 'net.ipv4.ip_unprivileged_port_start';
 
@@ -53,19 +52,6 @@ function explicitUid(pod: PodTemplate): number | undefined {
   const apps = pod.containers.filter((c) => c.group === 'containers').map((c) => scalarAt(c.node, ['securityContext', 'runAsUser']));
   if (apps.length === 0 || apps.some((v) => v == null) || new Set(apps.map(Number)).size !== 1) return undefined;
   return Number.isInteger(Number(apps[0])) ? Number(apps[0]) : undefined;
-}
-
-/** Comments that doubt the value rather than explain it (`# TODO drop`, `# was needed for …`). */
-const DOUBT = /\b(todo|fixme|xxx|hack|temporar\w*|supposedly|was needed|used to|drop|remove|no longer|why)\b|\?/i;
-
-/**
- * The reason a comment on the line of an explicit value gives (`user: root # binds port 25`):
- * a few words that do not doubt it. Undefined for no comment, a bare word, or a TODO.
- */
-function reasonOf(node: unknown): string | undefined {
-  const comment = isScalar(node) ? node.comment?.trim() : undefined;
-  if (!comment || comment.split(/\s+/).length < 3 || DOUBT.test(comment)) return undefined;
-  return comment;
 }
 
 /**
