@@ -1,7 +1,8 @@
 import { profileFor } from './profiles/index.js';
 import type { Transform } from '../src/types.js';
 import { label, mapAt, nodeAt, scalarItems, seqAt } from './support.js';
-import { appendForService, listOf, where } from './compose.js';
+import { appendForService, listOf, rootStartOf, where } from './compose.js';
+import { USER_SWITCH_CAPS } from './profiles/families.js';
 
 const CAPS = ['securityContext', 'capabilities'];
 
@@ -64,13 +65,16 @@ export default {
     // Root stays when run-as-non-root does not change it in this pass (skipped, exempted, or the
     // image must keep root): then the entrypoint needs what the image needs as root.
     const runsAsRoot = (user == null || /^(root|0)(:|$)/.test(String(user))) && !ctx.fixes(`${svc.path}.user`);
-    const needed = profile && runsAsRoot ? (profileFor(svc.built?.from ?? svc.image)?.profile.capAdd ?? []) : [];
+    const imageCaps = profile && runsAsRoot ? (profileFor(svc.built?.from ?? svc.image)?.profile.capAdd ?? []) : [];
+    const rootStart = runsAsRoot && imageCaps.length === 0 && rootStartOf(svc);
+    // An entrypoint that switches users (gosu, su-exec, /init) needs what lets it do so.
+    const needed = imageCaps.length ? imageCaps : rootStart && !rootStart.includes('NET_ADMIN') ? USER_SWITCH_CAPS : [];
     for (const cap of needed) {
       if (adds.includes(cap) || adds.includes('ALL')) continue;
       ctx.report({
         at: where(svc, 'cap_add'),
         field: `${svc.path}.cap_add`,
-        message: `service "${svc.name}" gets ${cap} back: ${profile!.profile.id} needs it once all capabilities are dropped`,
+        message: `service "${svc.name}" gets ${cap} back: ${profile?.profile.capAdd.includes(cap) ? profile.profile.id : 'its entrypoint'} needs it once all capabilities are dropped`,
         severity: 'low',
         fix: (f) => appendForService(f, svc, 'cap_add', cap),
       });

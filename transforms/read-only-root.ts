@@ -1,5 +1,6 @@
 import type { Transform } from '../src/types.js';
 import { boolAt, label, mapItems, nodeAt, scalarAt, seqAt } from './support.js';
+import type { Container } from './support.js';
 import { profileFor } from './profiles/index.js';
 import type { MatchedProfile } from './profiles/index.js';
 import { appendForService, listOf, setForService, volumesOf, where } from './compose.js';
@@ -25,6 +26,14 @@ function isConfigFile(source: string): boolean {
  */
 function knowsWritablePaths(profile: MatchedProfile | undefined): profile is MatchedProfile {
   return profile !== undefined && !profile.profile.writableRoot && profile.writable.length > 0;
+}
+
+/** Where the container's image keeps its data: the profile's folders, PGDATA when the env sets it. */
+function dataDirsOf(c: Container, profile: MatchedProfile | undefined): string[] {
+  const dirs = profile?.profile.dataDirs ?? [];
+  const pgdata = mapItems(seqAt(c.node, ['env'])).find((e) => scalarAt(e, ['name']) === 'PGDATA');
+  const value = pgdata ? scalarAt(pgdata, ['value']) : undefined;
+  return typeof value === 'string' && value.startsWith('/') && profile?.profile.fileEnv.some((e) => e.startsWith('POSTGRES')) ? [value] : dirs;
 }
 
 /** OWASP rule 8: read-only root filesystem, with an emptyDir where the app must write. */
@@ -76,9 +85,12 @@ export default {
         });
       }
       const mounts = mapItems(seqAt(c.node, ['volumeMounts'])).map((m) => String(scalarAt(m, ['mountPath']) ?? '').replace(/\/+$/, ''));
-      const writable = [...new Set([...ctx.settings.tmpfs, ...(profileFor(c.image)?.writable ?? [])])];
+      const writable = [...new Set([...ctx.settings.tmpfs, ...(profile?.writable ?? []), ...dataDirsOf(c, profile)])];
       for (const path of writable) {
-        if (mounts.includes(path.replace(/\/+$/, ''))) continue;
+        const clean = path.replace(/\/+$/, '');
+        // A mount at the path or at a folder above it (a volume at /var/lib/postgresql) covers it.
+        if (mounts.some((m) => m !== '' && (m === clean || clean.startsWith(m + '/')))) continue;
+        const data = !ctx.settings.tmpfs.includes(path) && !(profile?.writable ?? []).includes(path);
         const base = volumeName(path);
         const existing = volumes.find((v) => scalarAt(v, ['name']) === base);
         const reusable = !existing || nodeAt(existing, ['emptyDir']) !== undefined;
@@ -86,7 +98,9 @@ export default {
         ctx.report({
           at: c.node,
           field: `${c.path}.volumeMounts`,
-          message: `${label(c)} gets an emptyDir at ${path} so it can still write there`,
+          message: data
+            ? `${label(c)} gets an emptyDir at ${path}, where ${profile!.profile.id} keeps its data (nothing is mounted there: the data was already lost with the container; mount a volume to keep it)`
+            : `${label(c)} gets an emptyDir at ${path} so it can still write there`,
           severity: 'low',
           fix: (f) => {
             if (!volumes.some((v) => scalarAt(v, ['name']) === name)) f.appendTo(pod.spec, ['volumes'], { name, emptyDir: {} });

@@ -6,7 +6,7 @@ import { daemonUserns } from './daemon.js';
 import { boolAt, label, nodeAt, reasonOf, scalarAt } from './support.js';
 import type { PodTemplate } from './support.js';
 import { profileFor } from './profiles/index.js';
-import { ownNode, setForService, where } from './compose.js';
+import { ownNode, rootStartOf, setForService, where } from './compose.js';
 
 const UNPRIVILEGED_PORTS = 'net.ipv4.ip_unprivileged_port_start';
 
@@ -91,6 +91,16 @@ export default {
       return v != null && Number(v) === 0;
     });
     const kept = (n: unknown) => ctx.level === 'baseline' || reasonOf(nodeAt(n, [...sc, 'runAsUser'])) !== undefined;
+    // An image whose entrypoint must start as root (s6-overlay, mail servers, VPN clients) keeps it.
+    const rootStart = pod.containers.map((c) => (nodeAt(c.node, [...sc, 'runAsUser']) === undefined ? profileFor(c.image)?.profile : undefined)).find((p) => p?.startsAsRoot);
+    if (rootStart && nonRootValue !== true) {
+      ctx.report({
+        at: nonRoot ?? pod.spec,
+        field: `${pod.path}.securityContext.runAsNonRoot`,
+        message: `the pod keeps its root user: ${rootStart.startsAsRoot} (${rootStart.id}); it cannot meet the restricted level`,
+      });
+      return;
+    }
     const rootPinned = rootUsers.some(kept);
     if (nonRootValue !== true && rootPinned) {
       ctx.report({
@@ -159,7 +169,7 @@ export default {
     }
     for (const c of pod.containers) {
       const profile = profileFor(c.image);
-      if (!profile || nodeAt(c.node, [...sc, 'runAsUser']) !== undefined || profile.user === profiled) continue;
+      if (!profile || nodeAt(c.node, [...sc, 'runAsUser']) !== undefined || profile.user === profiled || profile.user === undefined) continue;
       if (profile.user === null) {
         // Images that start as root to bind ports below 1024 (nginx, httpd, traefik) can bind them
         // as any user once the pod allows it: the sysctl is namespaced and allowed by restricted.
@@ -216,7 +226,8 @@ export default {
     // A non-root USER in the service's Dockerfile is what the image runs as: no override needed.
     const built = svc.built?.user && !svc.built.user.root ? svc.built.user : undefined;
     const wanted = built ? built.value : profile?.user ?? `${ctx.settings.uid}:${ctx.settings.gid}`;
-    const keepsRoot = !built && profile !== undefined && profile.user === null;
+    const rootStart = built ? undefined : rootStartOf(svc);
+    const keepsRoot = (!built && profile !== undefined && profile.user === null) || rootStart !== undefined;
     const isRoot = typeof user === 'string' || typeof user === 'number' ? /^(root|0)(:|$)/.test(String(user)) : false;
     const origin = svc.built?.from && svc.built.source !== 'engine' ? ` (built FROM ${svc.built.from})` : '';
     lowPortsOnHost(svc, ctx, !keepsRoot);
@@ -226,7 +237,9 @@ export default {
         ctx.report({
           at: where(svc, 'image'),
           field: `${svc.path}.user`,
-          message: `service "${svc.name}"${origin} keeps the root user that ${profile.profile.id} needs: ${profile.profile.note}`,
+          message: rootStart
+            ? `service "${svc.name}"${origin} keeps its root user: ${rootStart}`
+            : `service "${svc.name}"${origin} keeps the root user that ${profile!.profile.id} needs: ${profile!.profile.note}`,
           severity: 'medium',
         });
         return;
