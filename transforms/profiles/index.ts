@@ -185,6 +185,7 @@ export const PROFILES: readonly ImageProfile[] = [
     capAdd: [],
     fileEnv: ['ELASTIC_PASSWORD'],
     writableRoot: 'Elastic images write their keystore and logs under their installation folder at start',
+    limits: { memory: '2Gi', pids: 4096, why: 'a JVM that sizes its heap to half the memory it may use and runs thread pools of hundreds of threads' },
     note: 'runs as uid 1000 with gid 0',
     untested: 'no e2e image',
   },
