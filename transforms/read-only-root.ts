@@ -14,10 +14,13 @@ function volumeName(path: string): string {
 
 const CONFIG_EXTENSIONS = /\.(conf|cfg|cnf|ini|ya?ml|json|toml|xml|properties|pem|crt|cert|key|htpasswd|lua|tmpl|tpl|sql|env|rules)$/i;
 
-/** A bind source that names a single configuration file (by its extension). */
+/** Files an app writes although their extension looks like configuration: ACME storage, state, databases. */
+const WRITTEN_FILES = /(^|[-_.])(acme|state|status|store|storage|data|db|cache|session|sessions|history|lock|token|tokens|cookies|leases?|registry|progress)([-_.]|$)/i;
+
+/** A bind source that names a single configuration file (by its extension), not one the app writes. */
 function isConfigFile(source: string): boolean {
   const base = source.split(/[\\/]/).pop() ?? '';
-  return CONFIG_EXTENSIONS.test(base) && !base.includes('$');
+  return CONFIG_EXTENSIONS.test(base) && !base.includes('$') && !WRITTEN_FILES.test(base.replace(CONFIG_EXTENSIONS, ''));
 }
 
 /**
@@ -44,7 +47,7 @@ export default {
   why: 'A read-only root filesystem stops an attacker from changing binaries or dropping tools, and makes writes explicit.',
   changes: {
     kubernetes: 'readOnlyRootFilesystem: true and an emptyDir at /tmp and at the image profile\'s writable paths, unless something is mounted there; an explicit readOnlyRootFilesystem: false stays (reported) unless the image profile knows where the image writes',
-    compose: 'read_only: true with tmpfs for /tmp and the image profile\'s writable paths; an explicit read_only: false stays (reported) unless the image profile knows where the image writes; single-file config bind mounts become read-only',
+    compose: 'read_only: true with tmpfs for /tmp and the image profile\'s writable paths; an explicit read_only: false stays (reported) unless the image profile knows where the image writes; single-file config bind mounts (by extension, not ACME storage, state, databases, sockets or logs) become read-only',
   },
   breaks: 'Applications that write outside the mounted emptyDir paths (caches, pid files, logs under /var) fail with "read-only file system". A root filesystem the file explicitly leaves writable stays writable unless the image profile lists every path the image writes.',
   severity: 'medium',
