@@ -14,9 +14,9 @@ export default {
   why: 'Default capabilities (CHOWN, NET_RAW, SETUID, …) are rarely needed and each one widens what an attacker can do.',
   changes: {
     kubernetes: 'every container capabilities.drop: [ALL]; added capabilities other than NET_BIND_SERVICE removed',
-    compose: 'cap_drop: [ALL]; the cap_add an image profile needs is kept (postgres, nginx); other adds are reported',
+    compose: 'cap_drop: [ALL]; the cap_add an image profile needs is kept (postgres, nginx); a service that must start as root (s6-overlay, mail servers, gosu/su-exec//init entrypoints) gets CHOWN, DAC_OVERRIDE, FOWNER, SETGID and SETUID back; other adds are reported',
   },
-  breaks: 'Processes that need a capability (chown on start, raw sockets for ping, changing users) fail with "operation not permitted".',
+  breaks: 'Processes that need a capability (chown on start, raw sockets for ping, changing users) fail with "operation not permitted". Entrypoints that switch users keep what they need for it; anything else they do as root (mknod, raw sockets) needs a cap_add.',
   severity: 'medium',
   pod(pod, ctx) {
     if (pod.windows) return;

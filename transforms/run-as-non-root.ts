@@ -74,7 +74,7 @@ export default {
     daemon: 'reports a missing userns-remap; with --fix-userns-remap sets "userns-remap": "default"',
     dockerfile: 'reports a final stage without USER or with USER root, with the cheat sheet\'s fix (create a user, USER it by number)',
   },
-  breaks: 'Images that must start as root (to bind low ports, chown volumes or switch users in the entrypoint) fail to start; files in volumes may need the new uid/gid.',
+  breaks: 'Images that must start as root (to bind low ports, chown volumes or switch users in the entrypoint) fail to start unless a profile, their command (gosu, su-exec, /init), NET_ADMIN or a comment on an explicit root user says so, in which case they keep root and are reported; files in volumes may need the new uid/gid (groups follow a uid the workload already sets).',
   severity: 'high',
   pod(pod, ctx) {
     // The pod-wide ids follow the image profile when every app container agrees on one.
