@@ -39,6 +39,8 @@ export interface HardenOptions {
   exemptions?: ConfigExemption[];
   /** Keep each first-pass fix as text edits of the input (for SARIF). */
   withEdits?: boolean;
+  /** What each transform's survey read of the input, by transform id (set by hardenText). */
+  surveys?: ReadonlyMap<string, unknown>;
 }
 
 /** The outcome of hardening one text. */
@@ -92,7 +94,21 @@ export function hardenText(input: string, options: HardenOptions, textInfo: Text
   const info: TextInfo = typeof textInfo === 'boolean' ? { json: textInfo } : textInfo;
   // A daemon.json is one small JSON object: the passes over the whole text.
   if (info.file && isDaemonFile(info.file)) return hardenWhole(input, options, info);
+  const surveys = surveysOf(input, options, info.json ?? false);
+  // A survey ties documents together: the passes run over the whole text.
+  if (surveys) return hardenWhole(input, { ...options, surveys }, info);
   return hardenStream(input, options, info) ?? hardenWhole(input, options, info);
+}
+
+/** The surveys of the transforms whose `when` matches `input` (undefined when none does). */
+function surveysOf(input: string, options: HardenOptions, json: boolean): Map<string, unknown> | undefined {
+  const wanted = options.transforms.filter((t) => t.survey?.when.test(input));
+  if (wanted.length === 0) return undefined;
+  const src = parseSource(input, json);
+  if (src.errors.length) return undefined;
+  const objects = src.docs.filter(isKubernetesDoc).flatMap(objectsOf);
+  const ctx = { level: options.level, flags: options.flags ?? {}, transforms: new Set(options.transforms.map((t) => t.id)) };
+  return new Map(wanted.map((t) => [t.id, t.survey!.read(objects, ctx)]));
 }
 
 /** The passes over the whole text at once: for what `hardenStream` leaves to it. */
@@ -929,6 +945,7 @@ function contextFor(
       for (let i = sink.length - 1; i >= from; i--) if (sink[i].field === field && sink[i].ops.length > 0) return true;
       return false;
     },
+    survey: options.surveys?.get(transform.id),
     report(report: Report) {
       const offset = report.at?.range?.[0] ?? fallback.range?.[0] ?? 0;
       const { line, col } = src.lines.linePos(offset);

@@ -113,7 +113,16 @@ export interface TransformContext {
    * transform that a setting blocks can then plan its edit in the same pass as the removal.
    */
   fixes(field: string): boolean;
+  /** What this transform's `survey` read of the whole text (undefined without one). */
+  survey?: unknown;
   report(report: Report): void;
+}
+
+/** What a survey receives: the run's level and flags, and the ids of the transforms that run. */
+export interface SurveyContext {
+  level: Level;
+  flags: Flags;
+  transforms: ReadonlySet<string>;
 }
 
 /**
@@ -145,6 +154,12 @@ export interface Transform {
   daemon?(config: DaemonConfig, ctx: TransformContext): void;
   /** Runs once per Dockerfile. */
   dockerfile?(file: Dockerfile, ctx: DockerfileContext): void;
+  /**
+   * Reads the Kubernetes objects of a whole text once, before its passes, when the text matches
+   * `when`: facts an `object` hook needs from other documents of the same file or stream (which
+   * level the pods of each namespace meet). Its result is the context's `survey`.
+   */
+  survey?: { when: RegExp; read(objects: readonly K8sObject[], ctx: SurveyContext): unknown };
   /** Runs once over every Kubernetes object of the run (all files, or the stdin stream). */
   project?(objects: readonly ProjectObject[], ctx: ProjectContext): ProjectResult;
   /**

@@ -117,7 +117,7 @@ describe.each(fixtures.map((f) => [`${f.transform}/${f.scenario}`, f] as const))
 describe('transform registry', () => {
   const folder = fileURLToPath(new URL('../transforms/', import.meta.url));
   /** Modules of `transforms/` that hold shared code, not a transform. */
-  const HELPERS = ['compose-env.ts', 'compose-links.ts', 'index.ts', 'support.ts', 'volumes.ts', 'compose.ts', 'secrets.ts', 'network-policies.ts', 'daemon.ts', 'dockerfile.ts'];
+  const HELPERS = ['compose-env.ts', 'compose-links.ts', 'index.ts', 'support.ts', 'volumes.ts', 'compose.ts', 'secrets.ts', 'network-policies.ts', 'daemon.ts', 'dockerfile.ts', 'pss-level.ts'];
   const files = readdirSync(folder).filter((f) => f.endsWith('.ts'));
 
   it('lists exactly the transform modules of transforms/, each id equal to its file name', () => {

@@ -197,3 +197,24 @@ export function setEnvForService(f: Fix, svc: ComposeService, name: string, valu
     setForService(f, svc, ['environment'], [...current.filter((e) => String(e).split('=')[0] !== name), `${name}=${value}`]);
   } else setForService(f, svc, ['environment', name], value);
 }
+
+/** Entrypoints and commands that start as root and switch users themselves. */
+const USER_SWITCHERS = /(^|[\s/"'])(gosu|su-exec|setpriv|s6-setuidgid|chpst|runuser)\s|(^|[\s"'\[])\/init(\s|$|["'\],])/;
+
+/**
+ * Why a service must start as root, or undefined: its image profile says so, its entrypoint or
+ * command switches users itself (gosu, su-exec, s6-overlay's /init), or it adds NET_ADMIN, which
+ * only root can use.
+ */
+export function rootStartOf(svc: ComposeService): string | undefined {
+  if (svc.profile?.profile.startsAsRoot) return svc.profile.profile.startsAsRoot;
+  for (const key of ['entrypoint', 'command']) {
+    const value = svc.effective[key];
+    const text = Array.isArray(value) ? value.map(String).join(' ') : typeof value === 'string' ? value : '';
+    const hit = USER_SWITCHERS.exec(` ${text} `);
+    if (hit) return `its ${key} ${hit[2] ?? '/init'} switches users itself and must start as root`;
+  }
+  const caps = listOf(svc.effective.cap_add).map((c) => String(c).replace(/^CAP_/, ''));
+  if (caps.includes('NET_ADMIN')) return 'it adds NET_ADMIN, which a non-root user cannot use';
+  return undefined;
+}

@@ -1,7 +1,8 @@
 import { profileFor } from './profiles/index.js';
 import type { Transform } from '../src/types.js';
 import { label, mapAt, nodeAt, scalarItems, seqAt } from './support.js';
-import { appendForService, listOf, where } from './compose.js';
+import { appendForService, listOf, rootStartOf, where } from './compose.js';
+import { USER_SWITCH_CAPS } from './profiles/families.js';
 
 const CAPS = ['securityContext', 'capabilities'];
 
@@ -13,9 +14,9 @@ export default {
   why: 'Default capabilities (CHOWN, NET_RAW, SETUID, …) are rarely needed and each one widens what an attacker can do.',
   changes: {
     kubernetes: 'every container capabilities.drop: [ALL]; added capabilities other than NET_BIND_SERVICE removed',
-    compose: 'cap_drop: [ALL]; the cap_add an image profile needs is kept (postgres, nginx); other adds are reported',
+    compose: 'cap_drop: [ALL]; the cap_add an image profile needs is kept (postgres, nginx); a service that must start as root (s6-overlay, mail servers, gosu/su-exec//init entrypoints) gets CHOWN, DAC_OVERRIDE, FOWNER, SETGID and SETUID back; other adds are reported',
   },
-  breaks: 'Processes that need a capability (chown on start, raw sockets for ping, changing users) fail with "operation not permitted".',
+  breaks: 'Processes that need a capability (chown on start, raw sockets for ping, changing users) fail with "operation not permitted". Entrypoints that switch users keep what they need for it; anything else they do as root (mknod, raw sockets) needs a cap_add.',
   severity: 'medium',
   pod(pod, ctx) {
     if (pod.windows) return;
@@ -64,13 +65,16 @@ export default {
     // Root stays when run-as-non-root does not change it in this pass (skipped, exempted, or the
     // image must keep root): then the entrypoint needs what the image needs as root.
     const runsAsRoot = (user == null || /^(root|0)(:|$)/.test(String(user))) && !ctx.fixes(`${svc.path}.user`);
-    const needed = profile && runsAsRoot ? (profileFor(svc.built?.from ?? svc.image)?.profile.capAdd ?? []) : [];
+    const imageCaps = profile && runsAsRoot ? (profileFor(svc.built?.from ?? svc.image)?.profile.capAdd ?? []) : [];
+    const rootStart = runsAsRoot && imageCaps.length === 0 && rootStartOf(svc);
+    // An entrypoint that switches users (gosu, su-exec, /init) needs what lets it do so.
+    const needed = imageCaps.length ? imageCaps : rootStart && !rootStart.includes('NET_ADMIN') ? USER_SWITCH_CAPS : [];
     for (const cap of needed) {
       if (adds.includes(cap) || adds.includes('ALL')) continue;
       ctx.report({
         at: where(svc, 'cap_add'),
         field: `${svc.path}.cap_add`,
-        message: `service "${svc.name}" gets ${cap} back: ${profile!.profile.id} needs it once all capabilities are dropped`,
+        message: `service "${svc.name}" gets ${cap} back: ${profile?.profile.capAdd.includes(cap) ? profile.profile.id : 'its entrypoint'} needs it once all capabilities are dropped`,
         severity: 'low',
         fix: (f) => appendForService(f, svc, 'cap_add', cap),
       });

@@ -20,7 +20,7 @@ export default {
   why: 'An unpinned image (latest, no tag) changes under you: what was reviewed is not what runs.',
   changes: {
     kubernetes: 'reports latest and untagged images',
-    compose: 'reports latest and untagged images',
+    compose: 'reports latest and untagged images (not interpolated ones, nor the image name of a service that is built locally)',
     dockerfile: 'reports FROM images not pinned by digest (low); sign images and publish an SBOM (docker buildx build --sbom=true --provenance=true, cosign sign)',
   },
   breaks: 'Nothing: report only. Pick a version (or digest) and update it deliberately.',
@@ -40,7 +40,9 @@ export default {
 
   service(svc, ctx) {
     const image = svc.image;
-    if (!image || image.includes('${')) return;
+    // `$IMAGE`/`${IMAGE}` is decided where the file is deployed; with `build:` the image is the
+    // local build's name, not something pulled.
+    if (!image || image.includes('$') || svc.effective.build != null) return;
     const { tag, digest } = imageTag(image);
     if (digest || (tag && tag !== 'latest')) return;
     ctx.report({

@@ -1,6 +1,8 @@
 import type { Transform } from '../src/types.js';
 import { boolAt, label, mapItems, nodeAt, scalarAt, seqAt } from './support.js';
+import type { Container } from './support.js';
 import { profileFor } from './profiles/index.js';
+import type { MatchedProfile } from './profiles/index.js';
 import { appendForService, listOf, setForService, volumesOf, where } from './compose.js';
 import { composeBool } from '../src/compose/values.js';
 import { isMap, isScalar } from 'yaml';
@@ -12,10 +14,29 @@ function volumeName(path: string): string {
 
 const CONFIG_EXTENSIONS = /\.(conf|cfg|cnf|ini|ya?ml|json|toml|xml|properties|pem|crt|cert|key|htpasswd|lua|tmpl|tpl|sql|env|rules)$/i;
 
-/** A bind source that names a single configuration file (by its extension). */
+/** Files an app writes although their extension looks like configuration: ACME storage, state, databases. */
+const WRITTEN_FILES = /(^|[-_.])(acme|state|status|store|storage|data|db|cache|session|sessions|history|lock|token|tokens|cookies|leases?|registry|progress)([-_.]|$)/i;
+
+/** A bind source that names a single configuration file (by its extension), not one the app writes. */
 function isConfigFile(source: string): boolean {
   const base = source.split(/[\\/]/).pop() ?? '';
-  return CONFIG_EXTENSIONS.test(base) && !base.includes('$');
+  return CONFIG_EXTENSIONS.test(base) && !base.includes('$') && !WRITTEN_FILES.test(base.replace(CONFIG_EXTENSIONS, ''));
+}
+
+/**
+ * An image profile that lists where the image writes (so an explicit writable root can still be
+ * made read-only with those paths writable); not one that says the root must stay writable.
+ */
+function knowsWritablePaths(profile: MatchedProfile | undefined): profile is MatchedProfile {
+  return profile !== undefined && !profile.profile.writableRoot && profile.writable.length > 0;
+}
+
+/** Where the container's image keeps its data: the profile's folders, PGDATA when the env sets it. */
+function dataDirsOf(c: Container, profile: MatchedProfile | undefined): string[] {
+  const dirs = profile?.profile.dataDirs ?? [];
+  const pgdata = mapItems(seqAt(c.node, ['env'])).find((e) => scalarAt(e, ['name']) === 'PGDATA');
+  const value = pgdata ? scalarAt(pgdata, ['value']) : undefined;
+  return typeof value === 'string' && value.startsWith('/') && profile?.profile.fileEnv.some((e) => e.startsWith('POSTGRES')) ? [value] : dirs;
 }
 
 /** OWASP rule 8: read-only root filesystem, with an emptyDir where the app must write. */
@@ -25,10 +46,10 @@ export default {
   title: 'Read-only root filesystem with writable scratch space',
   why: 'A read-only root filesystem stops an attacker from changing binaries or dropping tools, and makes writes explicit.',
   changes: {
-    kubernetes: 'readOnlyRootFilesystem: true and an emptyDir at /tmp and at the image profile\'s writable paths, unless something is mounted there',
-    compose: 'read_only: true with tmpfs for /tmp and the image profile\'s writable paths; single-file config bind mounts become read-only',
+    kubernetes: 'readOnlyRootFilesystem: true and an emptyDir at /tmp and at the image profile\'s writable paths, unless something is mounted there; an explicit readOnlyRootFilesystem: false stays (reported) unless the image profile knows where the image writes',
+    compose: 'read_only: true with tmpfs for /tmp and the image profile\'s writable paths; an explicit read_only: false stays (reported) unless the image profile knows where the image writes; single-file config bind mounts (by extension, not ACME storage, state, databases, sockets or logs) become read-only',
   },
-  breaks: 'Applications that write outside the mounted emptyDir paths (caches, pid files, logs under /var) fail with "read-only file system".',
+  breaks: 'Applications that write outside the mounted emptyDir paths (caches, pid files, logs under /var) fail with "read-only file system". A root filesystem the file explicitly leaves writable stays writable unless the image profile lists every path the image writes.',
   severity: 'medium',
   pod(pod, ctx) {
     if (pod.windows) return;
@@ -46,19 +67,33 @@ export default {
         });
         continue;
       }
+      const profile = profileFor(c.image);
+      if (value === false && !knowsWritablePaths(profile)) {
+        // The authors chose a writable root; without a profile nobody knows where the app writes.
+        ctx.report({
+          at: nodeAt(c.node, key),
+          field: `${c.path}.securityContext.readOnlyRootFilesystem`,
+          message: `${label(c)} keeps readOnlyRootFilesystem: false as the file says: where it writes is unknown (make it read-only with an emptyDir at each path it writes)`,
+          severity: 'low',
+        });
+        continue;
+      }
       if (value !== true) {
         ctx.report({
           at: nodeAt(c.node, key) ?? c.node,
           field: `${c.path}.securityContext.readOnlyRootFilesystem`,
-          message: value === false ? `${label(c)} has a writable root filesystem (readOnlyRootFilesystem: false)` : `${label(c)} has a writable root filesystem`,
+          message: value === false ? `${label(c)} has a writable root filesystem (readOnlyRootFilesystem: false); ${profile!.profile.id} writes only to known paths` : `${label(c)} has a writable root filesystem`,
           behaviorChanging: value === false,
           fix: (f) => f.set(c.node, key, true),
         });
       }
       const mounts = mapItems(seqAt(c.node, ['volumeMounts'])).map((m) => String(scalarAt(m, ['mountPath']) ?? '').replace(/\/+$/, ''));
-      const writable = [...new Set([...ctx.settings.tmpfs, ...(profileFor(c.image)?.writable ?? [])])];
+      const writable = [...new Set([...ctx.settings.tmpfs, ...(profile?.writable ?? []), ...dataDirsOf(c, profile)])];
       for (const path of writable) {
-        if (mounts.includes(path.replace(/\/+$/, ''))) continue;
+        const clean = path.replace(/\/+$/, '');
+        // A mount at the path or at a folder above it (a volume at /var/lib/postgresql) covers it.
+        if (mounts.some((m) => m !== '' && (m === clean || clean.startsWith(m + '/')))) continue;
+        const data = !ctx.settings.tmpfs.includes(path) && !(profile?.writable ?? []).includes(path);
         const base = volumeName(path);
         const existing = volumes.find((v) => scalarAt(v, ['name']) === base);
         const reusable = !existing || nodeAt(existing, ['emptyDir']) !== undefined;
@@ -66,7 +101,9 @@ export default {
         ctx.report({
           at: c.node,
           field: `${c.path}.volumeMounts`,
-          message: `${label(c)} gets an emptyDir at ${path} so it can still write there`,
+          message: data
+            ? `${label(c)} gets an emptyDir at ${path}, where ${profile!.profile.id} keeps its data (nothing is mounted there: the data was already lost with the container; mount a volume to keep it)`
+            : `${label(c)} gets an emptyDir at ${path} so it can still write there`,
           severity: 'low',
           fix: (f) => {
             if (!volumes.some((v) => scalarAt(v, ['name']) === name)) f.appendTo(pod.spec, ['volumes'], { name, emptyDir: {} });
@@ -80,6 +117,7 @@ export default {
   service(svc, ctx) {
     const readOnly = svc.effective.read_only;
     const profile = svc.profile;
+    let writableRoot = false;
     if (typeof readOnly === 'string' && /\$\{?[A-Za-z_]/.test(readOnly)) {
       // `read_only: ${RO:-true}`: the value is decided where the file is deployed; it stays.
       ctx.report({
@@ -88,6 +126,14 @@ export default {
         message: `service "${svc.name}" sets read_only through interpolation (${readOnly}); make sure it is true where it is deployed`,
         severity: 'low',
       });
+    } else if (composeBool(readOnly) === false && !knowsWritablePaths(profile)) {
+      ctx.report({
+        at: where(svc, 'read_only'),
+        field: `${svc.path}.read_only`,
+        message: `service "${svc.name}" keeps read_only: ${String(readOnly)} as the file says: where it writes is unknown (make it read-only with a tmpfs or volume at each path it writes)`,
+        severity: 'low',
+      });
+      writableRoot = true;
     } else if (composeBool(readOnly) !== true) {
       if (profile?.profile.writableRoot) {
         ctx.report({
@@ -101,7 +147,7 @@ export default {
       ctx.report({
         at: where(svc, 'read_only'),
         field: `${svc.path}.read_only`,
-        message: composeBool(readOnly) === false ? `service "${svc.name}" has a writable root filesystem (read_only: ${String(readOnly)})` : `service "${svc.name}" has a writable root filesystem`,
+        message: composeBool(readOnly) === false ? `service "${svc.name}" has a writable root filesystem (read_only: ${String(readOnly)}); ${profile!.profile.id} writes only to known paths` : `service "${svc.name}" has a writable root filesystem`,
         behaviorChanging: composeBool(readOnly) === false,
         fix: (f) => setForService(f, svc, ['read_only'], true),
       });
@@ -114,7 +160,7 @@ export default {
       ...(svc.built?.volumes ?? []),
     ]);
     const paths = [...new Set([...ctx.settings.tmpfs, ...(profile?.writable ?? [])])];
-    for (const entry of paths) {
+    for (const entry of writableRoot ? [] : paths) {
       const path = entry.split(':')[0];
       if (mounted.has(path.replace(/\/+$/, ''))) continue;
       ctx.report({

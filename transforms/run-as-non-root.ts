@@ -3,9 +3,10 @@ import type { Settings } from '../src/settings.js';
 import type { ComposeService } from '../src/compose/model.js';
 import { dockerfileUser } from './dockerfile.js';
 import { daemonUserns } from './daemon.js';
-import { boolAt, label, nodeAt, scalarAt } from './support.js';
+import { boolAt, label, nodeAt, reasonOf, scalarAt } from './support.js';
+import type { PodTemplate } from './support.js';
 import { profileFor } from './profiles/index.js';
-import { setForService, where } from './compose.js';
+import { ownNode, rootStartOf, setForService, where } from './compose.js';
 
 const UNPRIVILEGED_PORTS = 'net.ipv4.ip_unprivileged_port_start';
 
@@ -41,6 +42,26 @@ function declaredUid(image: string | undefined, images: Settings['images']): str
   return `${m[1]}:${m[2] ?? m[1]}`;
 }
 
+/**
+ * The uid the pod already states: its own runAsUser, else the one every app container sets
+ * alike; undefined when it states none (or containers disagree).
+ */
+function explicitUid(pod: PodTemplate): number | undefined {
+  const own = scalarAt(pod.spec, ['securityContext', 'runAsUser']);
+  if (own != null) return Number.isInteger(Number(own)) ? Number(own) : undefined;
+  const apps = pod.containers.filter((c) => c.group === 'containers').map((c) => scalarAt(c.node, ['securityContext', 'runAsUser']));
+  if (apps.length === 0 || apps.some((v) => v == null) || new Set(apps.map(Number)).size !== 1) return undefined;
+  return Number.isInteger(Number(apps[0])) ? Number(apps[0]) : undefined;
+}
+
+/**
+ * What replaces an explicit root user: at the baseline level nothing (it never overrides the
+ * file), so the message does not claim a uid it will not set.
+ */
+function instead(level: string, user: string | number): string {
+  return level === 'baseline' ? 'the baseline level keeps it' : `${user} is used`;
+}
+
 /** OWASP rule 2: do not run containers as root. */
 export default {
   id: 'run-as-non-root',
@@ -48,12 +69,12 @@ export default {
   title: 'Run as a non-root user',
   why: 'A process that runs as root in the container is root on the host once it escapes, and can change every file of the image.',
   changes: {
-    kubernetes: 'pod runAsNonRoot: true and runAsUser/runAsGroup/fsGroup from the image profile (or 10001) unless set; runAsUser: 0 and runAsNonRoot: false replaced; images that bind low ports get the safe sysctl net.ipv4.ip_unprivileged_port_start=0',
-    compose: 'user: "10001:10001" (or the image profile\'s uid) unless set; user: root replaced; images that must start as root keep it and are reported',
+    kubernetes: 'pod runAsNonRoot: true and runAsUser/runAsGroup/fsGroup from the image profile (or 10001) unless set; runAsUser: 0 (unless a comment on its line says why: kept and reported) and runAsNonRoot: false replaced; images that bind low ports get the safe sysctl net.ipv4.ip_unprivileged_port_start=0',
+    compose: 'user: "10001:10001" (or the image profile\'s uid) unless set; user: root replaced unless a comment on its line says why (then kept and reported); images that must start as root keep it and are reported',
     daemon: 'reports a missing userns-remap; with --fix-userns-remap sets "userns-remap": "default"',
     dockerfile: 'reports a final stage without USER or with USER root, with the cheat sheet\'s fix (create a user, USER it by number)',
   },
-  breaks: 'Images that must start as root (to bind low ports, chown volumes or switch users in the entrypoint) fail to start; files in volumes may need the new uid/gid.',
+  breaks: 'Images that must start as root (to bind low ports, chown volumes or switch users in the entrypoint) fail to start unless a profile, their command (gosu, su-exec, /init), NET_ADMIN or a comment on an explicit root user says so, in which case they keep root and are reported; files in volumes may need the new uid/gid (groups follow a uid the workload already sets).',
   severity: 'high',
   pod(pod, ctx) {
     // The pod-wide ids follow the image profile when every app container agrees on one.
@@ -63,18 +84,29 @@ export default {
     const sc = ['securityContext'];
     const nonRoot = nodeAt(pod.spec, [...sc, 'runAsNonRoot']);
     const nonRootValue = boolAt(pod.spec, [...sc, 'runAsNonRoot']);
-    // Under baseline an explicit runAsUser: 0 stays, and runAsNonRoot next to it would stop the pod.
-    const rootPinned =
-      ctx.level === 'baseline' &&
-      [pod.spec, ...pod.containers.map((c) => c.node)].some((n) => {
-        const v = scalarAt(n, [...sc, 'runAsUser']);
-        return v != null && Number(v) === 0;
+    // An explicit runAsUser: 0 stays under baseline, and at any level when a comment on its line
+    // says why; runAsNonRoot next to it would stop the pod.
+    const rootUsers = [pod.spec, ...pod.containers.map((c) => c.node)].filter((n) => {
+      const v = scalarAt(n, [...sc, 'runAsUser']);
+      return v != null && Number(v) === 0;
+    });
+    const kept = (n: unknown) => ctx.level === 'baseline' || reasonOf(nodeAt(n, [...sc, 'runAsUser'])) !== undefined;
+    // An image whose entrypoint must start as root (s6-overlay, mail servers, VPN clients) keeps it.
+    const rootStart = pod.containers.map((c) => (nodeAt(c.node, [...sc, 'runAsUser']) === undefined ? profileFor(c.image)?.profile : undefined)).find((p) => p?.startsAsRoot);
+    if (rootStart && nonRootValue !== true) {
+      ctx.report({
+        at: nonRoot ?? pod.spec,
+        field: `${pod.path}.securityContext.runAsNonRoot`,
+        message: `the pod keeps its root user: ${rootStart.startsAsRoot} (${rootStart.id}); it cannot meet the restricted level`,
       });
+      return;
+    }
+    const rootPinned = rootUsers.some(kept);
     if (nonRootValue !== true && rootPinned) {
       ctx.report({
         at: nonRoot ?? pod.spec,
         field: `${pod.path}.securityContext.runAsNonRoot`,
-        message: 'the pod does not require a non-root user; it cannot while runAsUser is 0 (the baseline level keeps it)',
+        message: `the pod does not require a non-root user; it cannot while runAsUser is 0 (${ctx.level === 'baseline' ? 'the baseline level keeps it' : 'kept: the file says why'})`,
       });
     } else if (nonRootValue !== true) {
       const explicit = nonRootValue === false;
@@ -98,7 +130,12 @@ export default {
       }
     }
     if (pod.windows) return;
-    const ids: [string, number][] = [['runAsUser', uid], ['runAsGroup', gid], ['fsGroup', gid]];
+    // Groups follow the uid the workload already runs as (101 gets 101, not 10001 beside it);
+    // a root user the level keeps gets no group that would change nothing but volume owners.
+    const setUid = explicitUid(pod);
+    const keptRoot = setUid === 0 && rootPinned;
+    const groupId = setUid === undefined || setUid === 0 || setUid === uid ? gid : setUid;
+    const ids: [string, number][] = [['runAsUser', uid], ...(keptRoot ? [] : [['runAsGroup', groupId], ['fsGroup', groupId]] as [string, number][])];
     for (const [key, id] of ids) {
       const node = nodeAt(pod.spec, [...sc, key]);
       const value = scalarAt(pod.spec, [...sc, key]);
@@ -113,11 +150,18 @@ export default {
           severity: key === 'runAsUser' ? 'high' : 'low',
           fix: (f) => f.ensure(pod.spec, [...sc, key], id),
         });
+      } else if (key === 'runAsUser' && Number(value) === 0 && reasonOf(node) !== undefined) {
+        ctx.report({
+          at: node,
+          field: `${pod.path}.securityContext.runAsUser`,
+          message: `the pod runs as root (runAsUser: 0); kept: the file says why (${reasonOf(node)})`,
+          severity: 'medium',
+        });
       } else if (key === 'runAsUser' && Number(value) === 0) {
         ctx.report({
           at: node,
           field: `${pod.path}.securityContext.runAsUser`,
-          message: `the pod runs as root (runAsUser: 0); ${uid} is used`,
+          message: `the pod runs as root (runAsUser: 0); ${instead(ctx.level, uid)}`,
           behaviorChanging: true,
           fix: (f) => f.set(pod.spec, [...sc, key], uid),
         });
@@ -125,7 +169,7 @@ export default {
     }
     for (const c of pod.containers) {
       const profile = profileFor(c.image);
-      if (!profile || nodeAt(c.node, [...sc, 'runAsUser']) !== undefined || profile.user === profiled) continue;
+      if (!profile || nodeAt(c.node, [...sc, 'runAsUser']) !== undefined || profile.user === profiled || profile.user === undefined) continue;
       if (profile.user === null) {
         // Images that start as root to bind ports below 1024 (nginx, httpd, traefik) can bind them
         // as any user once the pod allows it: the sysctl is namespaced and allowed by restricted.
@@ -155,10 +199,20 @@ export default {
     for (const c of pod.containers) {
       const node = nodeAt(c.node, [...sc, 'runAsUser']);
       if (node !== undefined && Number(scalarAt(c.node, [...sc, 'runAsUser'])) === 0 && scalarAt(c.node, [...sc, 'runAsUser']) !== null) {
+        const why = reasonOf(node);
+        if (why !== undefined) {
+          ctx.report({
+            at: node,
+            field: `${c.path}.securityContext.runAsUser`,
+            message: `${label(c)} runs as root (runAsUser: 0); kept: the file says why (${why})`,
+            severity: 'medium',
+          });
+          continue;
+        }
         ctx.report({
           at: node,
           field: `${c.path}.securityContext.runAsUser`,
-          message: `${label(c)} runs as root (runAsUser: 0); ${uid} is used`,
+          message: `${label(c)} runs as root (runAsUser: 0); ${instead(ctx.level, uid)}`,
           behaviorChanging: true,
           fix: (f) => f.set(c.node, [...sc, 'runAsUser'], uid),
         });
@@ -172,7 +226,8 @@ export default {
     // A non-root USER in the service's Dockerfile is what the image runs as: no override needed.
     const built = svc.built?.user && !svc.built.user.root ? svc.built.user : undefined;
     const wanted = built ? built.value : profile?.user ?? `${ctx.settings.uid}:${ctx.settings.gid}`;
-    const keepsRoot = !built && profile !== undefined && profile.user === null;
+    const rootStart = built ? undefined : rootStartOf(svc);
+    const keepsRoot = (!built && profile !== undefined && profile.user === null) || rootStart !== undefined;
     const isRoot = typeof user === 'string' || typeof user === 'number' ? /^(root|0)(:|$)/.test(String(user)) : false;
     const origin = svc.built?.from && svc.built.source !== 'engine' ? ` (built FROM ${svc.built.from})` : '';
     lowPortsOnHost(svc, ctx, !keepsRoot);
@@ -182,7 +237,9 @@ export default {
         ctx.report({
           at: where(svc, 'image'),
           field: `${svc.path}.user`,
-          message: `service "${svc.name}"${origin} keeps the root user that ${profile.profile.id} needs: ${profile.profile.note}`,
+          message: rootStart
+            ? `service "${svc.name}"${origin} keeps its root user: ${rootStart}`
+            : `service "${svc.name}"${origin} keeps the root user that ${profile!.profile.id} needs: ${profile!.profile.note}`,
           severity: 'medium',
         });
         return;
@@ -195,11 +252,18 @@ export default {
           : `service "${svc.name}"${origin} runs as root; ${wanted} is used (unknown image: if its entrypoint needs root, exempt it with x-cuirass)`,
         fix: (f) => setForService(f, svc, ['user'], wanted),
       });
+    } else if (isRoot && !keepsRoot && reasonOf(ownNode(svc, 'user')) !== undefined) {
+      ctx.report({
+        at: where(svc, 'user'),
+        field: `${svc.path}.user`,
+        message: `service "${svc.name}" runs as root (user: ${String(user)}); kept: the file says why (${reasonOf(ownNode(svc, 'user'))})`,
+        severity: 'medium',
+      });
     } else if (isRoot && !keepsRoot) {
       ctx.report({
         at: where(svc, 'user'),
         field: `${svc.path}.user`,
-        message: `service "${svc.name}" runs as root (user: ${String(user)}); ${wanted} is used${built ? ` (the USER of ${svc.built!.dockerfile})` : ''}`,
+        message: `service "${svc.name}" runs as root (user: ${String(user)}); ${instead(ctx.level, wanted)}${built && ctx.level !== 'baseline' ? ` (the USER of ${svc.built!.dockerfile})` : ''}`,
         behaviorChanging: true,
         fix: (f) => setForService(f, svc, ['user'], wanted),
       });

@@ -52,3 +52,16 @@ export function label(c: Container): string {
 /** The pod's `securityContext` path and each container's, for messages. */
 export const POD_SC = ['securityContext'] as const;
 export const SC = ['securityContext'] as const;
+
+/** Comments that doubt the value rather than explain it (`# TODO drop`, `# was needed for …`). */
+const DOUBT = /\b(todo|fixme|xxx|hack|temporar\w*|supposedly|was needed|used to|drop|remove|no longer|why)\b|\?/i;
+
+/**
+ * The reason a comment on the line of an explicit value gives (`user: root # binds port 25`):
+ * a few words that do not doubt it. Undefined for no comment, a bare word, or a TODO.
+ */
+export function reasonOf(node: unknown): string | undefined {
+  const comment = isScalar(node) ? node.comment?.trim() : undefined;
+  if (!comment || comment.split(/\s+/).length < 3 || DOUBT.test(comment)) return undefined;
+  return comment;
+}

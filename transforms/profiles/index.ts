@@ -1,3 +1,5 @@
+import { FAMILIES, FIRST_FAMILIES } from './families.js';
+
 /**
  * Image profiles: what well-known images need to keep working once hardened. Matching is by
  * repository name (registry and `library/` stripped) and tag variant (`-alpine`).
@@ -7,8 +9,11 @@ export interface ImageProfile {
   id: string;
   /** Repository names (last path segments or full paths) this profile matches. */
   names: string[];
-  /** `uid:gid` to run as; `null` keeps the image's own (root) user and relies on `capAdd`. */
-  user: string | null;
+  /**
+   * `uid:gid` to run as; `null` keeps the image's own (root) user and relies on `capAdd`;
+   * absent when the profile knows nothing of the user (the generic uid is used).
+   */
+  user?: string | null;
   /** The user on the Alpine variant, when it differs. */
   alpineUser?: string;
   /** Paths the image writes to at run time (tmpfs / emptyDir), besides /tmp. */
@@ -35,10 +40,21 @@ export interface ImageProfile {
   compose?: Pick<ImageProfile, 'user' | 'writable' | 'capAdd' | 'note'> & { alpineWritable?: string[] };
   /** What no e2e stack (`e2e/stacks`) exercises under a real engine; absent when all of it is. */
   untested?: string;
+  /** Repository paths of the whole image family (`immich-app/postgres`, `bitnami/postgresql`). */
+  family?: RegExp;
+  /** Where it keeps its data: Kubernetes needs a volume there once the root is read-only. */
+  dataDirs?: string[];
+  /** Why the entrypoint must start as root (and switch users itself); it keeps root. */
+  startsAsRoot?: string;
+  /** Limits that fit the image (null: none fits every deployment; reported instead). */
+  limits?: { memory?: string | null; pids?: number | null; why: string };
+  /** Connections it accepts by default: pids must cover one process or thread each. */
+  connections?: number;
 }
 
-/** The known images, most specific first. */
+/** The known images, most specific first: exact names win, then the first family that matches. */
 export const PROFILES: readonly ImageProfile[] = [
+  ...FIRST_FAMILIES,
   {
     id: 'nginx-unprivileged',
     names: ['nginxinc/nginx-unprivileged', 'nginx-unprivileged'],
@@ -87,6 +103,9 @@ export const PROFILES: readonly ImageProfile[] = [
   {
     id: 'postgres',
     names: ['postgres', 'postgis/postgis', 'timescale/timescaledb', 'pgvector/pgvector'],
+    family: /(^|\/)(postgres(ql)?|postgis|timescaledb(-ha)?|pgvector|pgvecto-rs|vectorchord)$/,
+    dataDirs: ['/var/lib/postgresql/data'],
+    connections: 100,
     user: '999:999',
     alpineUser: '70:70',
     writable: ['/var/run/postgresql'],
@@ -99,6 +118,9 @@ export const PROFILES: readonly ImageProfile[] = [
   {
     id: 'mysql',
     names: ['mysql', 'percona', 'percona/percona-server'],
+    family: /(^|\/)(mysql|mysql-server|percona(-server)?|percona-server-mysql)$/,
+    dataDirs: ['/var/lib/mysql'],
+    connections: 151,
     user: '999:999',
     writable: ['/var/run/mysqld'],
     capAdd: [],
@@ -109,7 +131,10 @@ export const PROFILES: readonly ImageProfile[] = [
   },
   {
     id: 'mariadb',
-    names: ['mariadb', 'bitnami/mariadb'],
+    names: ['mariadb'],
+    family: /(^|\/)mariadb$/,
+    dataDirs: ['/var/lib/mysql'],
+    connections: 151,
     user: '999:999',
     writable: ['/run/mysqld'],
     capAdd: [],
@@ -132,6 +157,8 @@ export const PROFILES: readonly ImageProfile[] = [
   {
     id: 'redis',
     names: ['redis', 'valkey/valkey', 'redis/redis-stack-server'],
+    family: /(^|\/)(redis|valkey|redis-stack-server)$/,
+    dataDirs: ['/data'],
     user: '999:999',
     writable: [],
     capAdd: [],
@@ -158,6 +185,7 @@ export const PROFILES: readonly ImageProfile[] = [
     capAdd: [],
     fileEnv: ['ELASTIC_PASSWORD'],
     writableRoot: 'Elastic images write their keystore and logs under their installation folder at start',
+    limits: { memory: '2Gi', pids: 4096, why: 'a JVM that sizes its heap to half the memory it may use and runs thread pools of hundreds of threads' },
     note: 'runs as uid 1000 with gid 0',
     untested: 'no e2e image',
   },
@@ -190,14 +218,15 @@ export const PROFILES: readonly ImageProfile[] = [
     fileEnv: [],
     note: 'no user in the image: the generic uid is used; pip caches need a writable HOME',
   },
+  ...FAMILIES,
 ];
 
 /** A profile matched to an image reference, with the variant-specific values resolved. */
 export interface MatchedProfile {
   profile: ImageProfile;
   alpine: boolean;
-  /** `uid:gid` to run as, or null to keep the image's user. */
-  user: string | null;
+  /** `uid:gid` to run as, null to keep the image's user, undefined for the generic uid. */
+  user: string | null | undefined;
   writable: string[];
 }
 
@@ -229,7 +258,7 @@ export function repositoryOf(image: string): { repo: string; tag: string } {
 export function profileFor(image: string | undefined, opts: { compose?: boolean; hostNetwork?: boolean } = {}): MatchedProfile | undefined {
   if (!image) return undefined;
   const { repo, tag } = repositoryOf(image);
-  const base = PROFILES.find((p) => p.names.includes(repo));
+  const base = PROFILES.find((p) => p.names.includes(repo)) ?? PROFILES.find((p) => p.family?.test(repo));
   if (!base) return undefined;
   const alpine = /(^|[-_.])alpine/.test(tag);
   const own = opts.compose && !opts.hostNetwork && base.compose && (!alpine || base.compose.alpineWritable) ? base.compose : undefined;
