@@ -346,3 +346,22 @@ describe.skipIf(!hasCompose)('Compose segmentation output is valid for docker-co
     }
   });
 });
+
+describe('Compose segmentation: the same image is the same program, except base and runtime images', () => {
+  it('two python:3.11 services running different commands are not taken for one program', () => {
+    const text = `services:
+  cache:
+    image: redis:7
+  worker:
+    image: python:3.11
+    environment:
+      REDIS_URL: redis://cache:6379/0
+  app:
+    image: python:3.11
+    command: ["python3", "-c", "print(1)"]
+`;
+    const nets = networksOf(hardenText(text, opts, { file: 'compose.yaml' }).output);
+    expect(nets.app).toEqual(new Set(['default']));
+    expect(nets.worker).toEqual(new Set(['default', 'cache-net']));
+  });
+});

@@ -196,8 +196,15 @@ export function unknownConfig(services: readonly ComposeService[], ctx: Transfor
   return out;
 }
 
-/** What a service runs: its image, else its build (services with the same one are one program in several roles). */
+/** Base and language-runtime images: two services on one of them run two programs (`python -c …`). */
+const RUNTIMES = new Set(['python', 'node', 'ruby', 'golang', 'openjdk', 'eclipse-temurin', 'amazoncorretto', 'php', 'perl', 'busybox', 'alpine', 'debian', 'ubuntu', 'fedora', 'centos', 'bash', 'curlimages/curl']);
+
+/**
+ * What a service runs: its image, else its build. Services with the same one are one program in
+ * several roles (netbox and netbox-worker); undefined for a base or runtime image, which says not.
+ */
 export function programOf(s: ComposeService): string | undefined {
   const build = s.effective.build;
-  return s.image ?? (typeof build === 'string' ? `build:${build}` : isRecord(build) ? `build:${JSON.stringify(build)}` : undefined);
+  if (s.image) return RUNTIMES.has(repositoryOf(s.image).repo) ? undefined : s.image;
+  return typeof build === 'string' ? `build:${build}` : isRecord(build) ? `build:${JSON.stringify(build)}` : undefined;
 }
