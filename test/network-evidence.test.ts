@@ -126,7 +126,7 @@ spec: {serviceMonitorNamespaceSelector: {}}
     const r = run(annotated);
     expect(r.byName['shop/allow-scrape-to-api'].spec.ingress).toEqual([{ from: [{ namespaceSelector: {} }], ports: [{ port: 9100 }] }]);
     expect(r.findings.map((f) => [f.severity, f.message])).toEqual([
-      ['medium', expect.stringContaining('Deployment "api" is scraped for annotation prometheus.io/scrape, but the input shows no Prometheus')],
+      ['medium', 'scraped by Prometheus: Deployment "api"; the input shows no Prometheus, so their scraped ports are open to pods of every namespace; narrow those rules to your monitoring namespace'],
     ]);
   });
   const svc = service('api', 'shop', '{app: api}', '[{name: http, port: 80, targetPort: http}, {name: metrics, port: 9100, targetPort: metrics}]', '{app: api}');
@@ -149,7 +149,12 @@ spec:
   it('a ServiceMonitor and no Prometheus: the monitor\'s own namespace is taken for the scraper, and reported', () => {
     const r = run(app + svc + monitor('monitoring', '[{port: metrics}]'));
     expect(r.byName['shop/allow-to-api'].spec.ingress[0].from).toEqual([{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }]);
-    expect(r.findings.map((f) => [f.severity, f.message])).toEqual([['low', expect.stringContaining('allowed from the monitor\'s namespace "monitoring"')]]);
+    expect(r.findings.map((f) => [f.severity, f.message])).toEqual([['low', 'scraped by Prometheus: Service "api"; no Prometheus in the input, so their scrapes are allowed from their monitor\'s namespace "monitoring"; check that Prometheus runs there']]);
+  });
+  it('scrapes with no Prometheus in the input: one finding for all of them', () => {
+    const more = [1, 2, 3, 4].map((i) => annotated.replaceAll('api', `api${i}`)).join('');
+    const r = run(annotated + more);
+    expect(r.findings.map((f) => f.message)).toEqual([expect.stringMatching(/^scraped by Prometheus: Deployment "api", Deployment "api1", Deployment "api2" and 2 more; the input shows no Prometheus/)]);
   });
   it('a ServiceMonitor endpoint that names a port the Service lacks scrapes nothing there', () => {
     const r = run(app + svc + monitor('monitoring', '[{port: web}]') + prometheus);

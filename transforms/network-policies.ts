@@ -82,7 +82,6 @@ function simplifyRules(rules: readonly Obj[]): Obj[] {
 /** The ingress rule that admits `scrapes` from where the stream says the scraper lives, and what to tell about it. */
 function scrapeRule(scrapes: readonly Scrape[], scrapers: ReadonlySet<string>, policyNs: string): { rule: Obj; note?: { message: string; severity: Severity } } {
   const ports = scrapes.some((s) => s.ports.length === 0) ? [] : scrapes.flatMap((s) => s.ports);
-  const by = [...new Set(scrapes.map((s) => s.by))].join(', ');
   if (scrapers.size > 0) {
     return { rule: { from: [...scrapers].sort().map((n) => peerNamespace(n, policyNs)).map((p) => (Object.keys(p).length ? p : { podSelector: {} })), ...portsOf(ports) } };
   }
@@ -90,12 +89,12 @@ function scrapeRule(scrapes: readonly Scrape[], scrapers: ReadonlySet<string>, p
   if (monitorNs.length > 0 && scrapes.every((s) => s.monitorNamespace !== undefined)) {
     return {
       rule: { from: monitorNs.map((n) => ({ namespaceSelector: namespaceNamed(n) })), ...portsOf(ports) },
-      note: { message: `scraped for ${by}: no Prometheus in the input, so the scrape is allowed from the monitor's namespace ${monitorNs.map((n) => `"${n}"`).join(', ')}; check that Prometheus runs there`, severity: 'low' },
+      note: { message: `no Prometheus in the input, so their scrapes are allowed from their monitor's namespace ${monitorNs.map((n) => `"${n}"`).join(', ')}; check that Prometheus runs there`, severity: 'low' },
     };
   }
   return {
     rule: { from: [{ namespaceSelector: {} }], ...portsOf(ports) },
-    note: { message: `scraped for ${by}, but the input shows no Prometheus: its metrics ports are open to pods of every namespace; narrow the rule to your monitoring namespace`, severity: 'medium' },
+    note: { message: `the input shows no Prometheus, so their scraped ports are open to pods of every namespace; narrow those rules to your monitoring namespace`, severity: 'medium' },
   };
 }
 
@@ -134,6 +133,8 @@ export function kubernetesNetworkPolicies(input: readonly ProjectObject[], ctx: 
     }
   }
   const calls = apiServerCalls(objects);
+  /** Scrapes whose Prometheus the input does not show, by severity and message. */
+  const notes = new Map<string, { file: string; obj: Obj; name: string }[]>();
   const monitors = monitorsOf(objects);
   const scrapers = scraperNamespaces(objects, workloads);
   /** Adds a policy unless one of that name exists; false in a namespace left to its owners. */
@@ -202,7 +203,7 @@ export function kubernetesNetworkPolicies(input: readonly ProjectObject[], ctx: 
     if (scrapes.length) {
       const { rule, note } = scrapeRule(scrapes, scrapers, svcNs);
       rules.push(rule);
-      if (note && !owned.has(svcNs)) report(o.file, svc, `Service "${name}" is ${note.message}`, note.severity);
+      if (note && !owned.has(svcNs)) listAt(notes, `${note.severity}\u0000${note.message}`).push({ file: o.file, obj: svc, name: `Service "${name}"` });
     }
     if (rules.length === 0) {
       report(o.file, svc, `Service "${name}": nothing in the input references it, so the default-deny policy cuts it off; allow its clients explicitly`, 'medium');
@@ -224,7 +225,13 @@ export function kubernetesNetworkPolicies(input: readonly ProjectObject[], ctx: 
     if (scrapes.length === 0 || Object.keys(w.labels).length === 0) continue;
     const { rule, note } = scrapeRule(scrapes, scrapers, w.namespace);
     emit(w.dir, w.namespace, `allow-scrape-to-${w.name}`, { podSelector: matchLabels(stableLabels(w.labels)), policyTypes: ['Ingress'], ingress: [rule] });
-    if (note && !owned.has(w.namespace)) report(w.file, w.obj, `${String(w.obj.kind)} "${w.name}" is ${note.message}`, note.severity);
+    if (note && !owned.has(w.namespace)) listAt(notes, `${note.severity}\u0000${note.message}`).push({ file: w.file, obj: w.obj, name: `${String(w.obj.kind)} "${w.name}"` });
+  }
+  // One finding per decision, naming the first objects it concerns (not one line per target).
+  for (const [key, about] of notes) {
+    const [severity, message] = key.split('\u0000') as [Severity, string];
+    const names = about.slice(0, 3).map((a) => a.name).join(', ') + (about.length > 3 ? ` and ${about.length - 3} more` : '');
+    report(about[0].file, about[0].obj, `scraped by Prometheus: ${names}; ${message}`, severity);
   }
   if (ctx.flags.egress) {
     const egressed = workloads.filter((w) => !SYSTEM_NAMESPACES.has(w.namespace));

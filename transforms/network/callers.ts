@@ -11,16 +11,14 @@ export interface ServiceCall {
   name: string;
   /** The Service port called (443 when the caller does not say). */
   port: number | string;
-  /** Who calls it, for the policy's reader: `ValidatingWebhookConfiguration "x"`. */
-  by: string;
 }
 
 const WEBHOOK_KINDS = new Set(['ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration']);
 
-function call(service: unknown, by: string): ServiceCall | undefined {
+function call(service: unknown): ServiceCall | undefined {
   const name = str(at(service, ['name']));
   if (!name) return undefined;
-  return { namespace: str(at(service, ['namespace'])) ?? '', name, port: portValue(at(service, ['port'])) ?? 443, by };
+  return { namespace: str(at(service, ['namespace'])) ?? '', name, port: portValue(at(service, ['port'])) ?? 443 };
 }
 
 /**
@@ -32,7 +30,6 @@ function call(service: unknown, by: string): ServiceCall | undefined {
 export function apiServerCalls(objects: readonly ProjectObject[]): ServiceCall[] {
   const out: ServiceCall[] = [];
   for (const { object: o } of objects) {
-    const by = `${String(o.kind)} "${str(at(o, ['metadata', 'name'])) ?? ''}"`;
     const services: unknown[] = [];
     if (WEBHOOK_KINDS.has(String(o.kind))) for (const w of objs(o.webhooks)) services.push(at(w, ['clientConfig', 'service']));
     else if (o.kind === 'APIService') services.push(at(o, ['spec', 'service']));
@@ -40,7 +37,7 @@ export function apiServerCalls(objects: readonly ProjectObject[]): ServiceCall[]
       services.push(at(o, ['spec', 'conversion', 'webhook', 'clientConfig', 'service']), at(o, ['spec', 'conversion', 'webhookClientConfig', 'service']));
     }
     for (const s of services) {
-      const c = isObj(s) ? call(s, by) : undefined;
+      const c = isObj(s) ? call(s) : undefined;
       if (c) out.push(c);
     }
   }
@@ -73,8 +70,6 @@ export interface Scrape {
   ports: PolicyPort[];
   /** The ServiceMonitor/PodMonitor's namespace, when one asks for the scrape. */
   monitorNamespace?: string;
-  /** What asks for it: `ServiceMonitor "x"` or `annotation prometheus.io/scrape`. */
-  by: string;
 }
 
 /** True when a monitor's `namespaceSelector` (default: its own namespace) takes namespace `ns`. */
@@ -123,12 +118,12 @@ export function serviceScrapes(svc: Obj, ports: readonly ServicePort[], monitors
       else if (target !== undefined) scraped.push({ port: target });
       else scraped.push(...all);
     }
-    if (scraped.length) out.push({ namespace: ns, ports: scraped, monitorNamespace: nsOf(m), by: `ServiceMonitor "${str(at(m, ['metadata', 'name'])) ?? ''}"` });
+    if (scraped.length) out.push({ namespace: ns, ports: scraped, monitorNamespace: nsOf(m) });
   }
   const annotations = prometheusAnnotations(at(svc, ['metadata', 'annotations']));
   if (annotations['prometheus.io/scrape'] === 'true') {
     const port = portValue(annotations['prometheus.io/port']);
-    out.push({ namespace: ns, ports: port !== undefined ? [{ port }] : all, by: 'annotation prometheus.io/scrape' });
+    out.push({ namespace: ns, ports: port !== undefined ? [{ port }] : all });
   }
   return out;
 }
@@ -145,11 +140,11 @@ export function podScrapes(w: Workload, monitors: Monitors): Scrape[] {
       if (port !== undefined) scraped.push({ port });
       else every = true;
     }
-    out.push({ namespace: w.namespace, ports: every ? [] : scraped, monitorNamespace: nsOf(m), by: `PodMonitor "${str(at(m, ['metadata', 'name'])) ?? ''}"` });
+    out.push({ namespace: w.namespace, ports: every ? [] : scraped, monitorNamespace: nsOf(m) });
   }
   if (w.annotations['prometheus.io/scrape'] === 'true') {
     const port = portValue(w.annotations['prometheus.io/port']);
-    out.push({ namespace: w.namespace, ports: port !== undefined ? [{ port }] : w.ports.map((p) => ({ port: p.port })), by: 'annotation prometheus.io/scrape' });
+    out.push({ namespace: w.namespace, ports: port !== undefined ? [{ port }] : w.ports.map((p) => ({ port: p.port })) });
   }
   return out;
 }
