@@ -13,7 +13,7 @@ export default {
   title: 'Drop all capabilities',
   why: 'Default capabilities (CHOWN, NET_RAW, SETUID, …) are rarely needed and each one widens what an attacker can do.',
   changes: {
-    kubernetes: 'every container capabilities.drop: [ALL]; added capabilities other than NET_BIND_SERVICE removed',
+    kubernetes: 'every container capabilities.drop: [ALL]; added capabilities other than NET_BIND_SERVICE removed, except what an image that must run as root needs (a VPN client\'s NET_ADMIN), which is kept and reported',
     compose: 'cap_drop: [ALL]; the cap_add an image profile needs is kept (postgres, nginx); a service that must start as root (s6-overlay, mail servers, gosu/su-exec//init entrypoints) gets CHOWN, DAC_OVERRIDE, FOWNER, SETGID and SETUID back; other adds are reported',
   },
   breaks: 'Processes that need a capability (chown on start, raw sockets for ping, changing users) fail with "operation not permitted". Entrypoints that switch users keep what they need for it; anything else they do as root (mknod, raw sockets) needs a cap_add.',
@@ -33,9 +33,22 @@ export default {
       }
       const add = seqAt(c.node, [...CAPS, 'add']);
       const caps = mapAt(c.node, CAPS);
-      const dropsEveryAdd = scalarItems(add).every((i) => i.value !== 'NET_BIND_SERVICE');
+      // An image that must run as root for a capability (a VPN client's NET_ADMIN) keeps it whole.
+      const rootImage = profileFor(c.image)?.profile;
+      const kept = (cap: unknown) => cap === 'NET_BIND_SERVICE' || (rootImage?.startsAsRoot !== undefined && rootImage.capAdd.includes(String(cap).replace(/^CAP_/, '')));
+      const dropsEveryAdd = scalarItems(add).every((i) => !kept(i.value));
       for (const item of scalarItems(add)) {
-        if (item.value === 'NET_BIND_SERVICE') continue;
+        if (kept(item.value)) {
+          if (item.value !== 'NET_BIND_SERVICE') {
+            ctx.report({
+              at: item.node,
+              field: `${c.path}.securityContext.capabilities.add`,
+              message: `${label(c)} adds capability ${String(item.value)}; kept: ${rootImage!.startsAsRoot} (${rootImage!.id})`,
+              severity: 'high',
+            });
+          }
+          continue;
+        }
         ctx.report({
           at: item.node,
           field: `${c.path}.securityContext.capabilities.add`,
