@@ -218,7 +218,8 @@ export const PROFILES: readonly ImageProfile[] = [
     fileEnv: [],
     note: 'no user in the image: the generic uid is used; pip caches need a writable HOME',
   },
-  ...FAMILIES,
+  // No e2e stack runs these (e2e/stacks): their claims are untested unless a family says otherwise.
+  ...FAMILIES.map((p) => ({ untested: 'no e2e image', ...p })),
 ];
 
 /** A profile matched to an image reference, with the variant-specific values resolved. */
