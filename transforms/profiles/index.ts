@@ -54,7 +54,7 @@ export interface ImageProfile {
 
 /** The known images, most specific first: exact names win, then the first family that matches. */
 export const PROFILES: readonly ImageProfile[] = [
-  ...FIRST_FAMILIES,
+  ...FIRST_FAMILIES.map((p) => ({ untested: 'no e2e image', ...p })),
   {
     id: 'nginx-unprivileged',
     names: ['nginxinc/nginx-unprivileged', 'nginx-unprivileged'],
