@@ -108,9 +108,8 @@ function hardenOne(display: string, text: string, options: RunOptions, folder?: 
   try {
     const sibling = typeof folder === 'string' ? siblingReader(folder) : undefined;
     const readBuildFile = typeof folder === 'string' ? (path: string) => readTextInTree(folder, path) : undefined;
-    result = hardenText(text, { ...options, hasFolder: Boolean(folder), sibling, readBuildFile }, { json, file: display });
     const configFiles = typeof folder === 'string' ? treeFileReader(folder) : undefined;
-    result = hardenText(text, { ...options, hasFolder: Boolean(folder), sibling, configFiles }, { json, file: display });
+    result = hardenText(text, { ...options, hasFolder: Boolean(folder), sibling, readBuildFile, configFiles }, { json, file: display });
   } catch (e) {
     return { ...base, status: 'error', line: 1, col: 1, message: `internal error: ${(e as Error).message}` };
   }

@@ -54,7 +54,7 @@ export interface ImageProfile {
 
 /** The known images, most specific first: exact names win, then the first family that matches. */
 export const PROFILES: readonly ImageProfile[] = [
-  ...FIRST_FAMILIES,
+  ...FIRST_FAMILIES.map((p) => ({ untested: 'no e2e image', ...p })),
   {
     id: 'nginx-unprivileged',
     names: ['nginxinc/nginx-unprivileged', 'nginx-unprivileged'],
@@ -218,7 +218,8 @@ export const PROFILES: readonly ImageProfile[] = [
     fileEnv: [],
     note: 'no user in the image: the generic uid is used; pip caches need a writable HOME',
   },
-  ...FAMILIES,
+  // No e2e stack runs these (e2e/stacks): their claims are untested unless a family says otherwise.
+  ...FAMILIES.map((p) => ({ untested: 'no e2e image', ...p })),
 ];
 
 /** A profile matched to an image reference, with the variant-specific values resolved. */
