@@ -212,7 +212,6 @@ export const PROFILES: readonly ImageProfile[] = [
   {
     id: 'python',
     names: ['python'],
-    user: null,
     writable: [],
     capAdd: [],
     fileEnv: [],
