@@ -10,6 +10,7 @@ import type { GeneratedDoc, SideFile } from './engine/index.js';
 import { TRANSFORMS } from '../transforms/index.js';
 import { hardenDockerfile, isDockerfileName } from './dockerfile/harden.js';
 import { readInTree, readTextInTree } from './dockerfile/read.js';
+import { MAX_ALIAS_COUNT } from './engine/source.js';
 
 /** A wrong command line: the CLI prints it and exits 2. */
 export class UsageError extends Error {}
@@ -111,6 +112,11 @@ function hardenOne(display: string, text: string, options: RunOptions, folder?: 
     const configFiles = typeof folder === 'string' ? treeFileReader(folder) : undefined;
     result = hardenText(text, { ...options, hasFolder: Boolean(folder), sibling, readBuildFile, configFiles }, { json, file: display });
   } catch (e) {
+    // The yaml library's alias limit (an alias bomb, e.g. in a Compose service): an input
+    // error the user can act on, not an internal one.
+    if (e instanceof ReferenceError && /alias/i.test(e.message)) {
+      return { ...base, status: 'error', line: 1, col: 1, message: `its aliases expand to more than ${MAX_ALIAS_COUNT} nodes (an alias bomb?), so cuirass leaves it untouched` };
+    }
     return { ...base, status: 'error', line: 1, col: 1, message: `internal error: ${(e as Error).message}` };
   }
   if (result.errors.length) {

@@ -255,6 +255,19 @@ describe('aliases', () => {
     expect(JSON.parse(r.stdout)).toEqual([]);
   });
 
+  it('an alias bomb in a Compose service: a clear file:line:col message and exit 2, not "internal error", the file untouched', () => {
+    let composeBomb = 'x-a0: &a0 [x, x, x, x, x, x, x, x, x]\n';
+    for (let i = 1; i <= 7; i++) composeBomb += `x-a${i}: &a${i} [${Array(9).fill(`*a${i - 1}`).join(', ')}]\n`;
+    const input = `${composeBomb}services:\n  app:\n    image: nginx:1.27\n    command: *a7\n`;
+    const dir = mkdtempSync(join(tmpdir(), 'cuirass-alias-'));
+    writeFileSync(join(dir, 'compose.yaml'), input);
+    const r = runCli(['.', '--write'], { cwd: dir });
+    expect(r.stderr).not.toMatch(/internal error|ReferenceError|\n\s+at /);
+    expect(r.stderr).toMatch(/^cuirass: compose\.yaml:1:1: its aliases expand to more than \d+ nodes \(an alias bomb\?\)/m);
+    expect(r.status).toBe(2);
+    expect(readFileSync(join(dir, 'compose.yaml'), 'utf8')).toBe(input);
+  });
+
   it('a Compose file whose 120 services share anchors through merge keys is hardened', () => {
     const services = Array.from({ length: 120 }, (_, i) => `  s${i}:\n    <<: *common\n    environment: *env\n`).join('');
     const input = `x-common: &common\n  image: redis:7.2\nx-env: &env\n  TZ: UTC\nservices:\n${services}`;
