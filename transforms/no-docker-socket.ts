@@ -4,7 +4,7 @@ import type { YAMLMap } from 'yaml';
 import type { Transform } from '../src/types.js';
 import { pairOf } from '../src/engine/index.js';
 import { mapItems, nodeAt, scalarAt, seqAt } from './support.js';
-import { exposesRuntimeSocket, podVolumes } from './volumes.js';
+import { RUNTIME_SOCKETS, exposesRuntimeSocket, podVolumes } from './volumes.js';
 import { effectiveAt, setEnvForService, volumesOf, where } from './compose.js';
 import type { ComposeService } from './compose.js';
 
@@ -76,8 +76,11 @@ export default {
   },
   service(svc, ctx) {
     for (const v of volumesOf(svc)) {
-      if (v.type !== 'bind' || !exposesRuntimeSocket(v.source)) continue;
-      const message = `service "${svc.name}" mounts the container runtime socket (${v.source}): root on the host${v.readOnly ? ' (read-only does not help: the API still accepts every call)' : ''}`;
+      // An interpolated source (`${DOCKER_SOCK}:/var/run/docker.sock`) is judged by its target.
+      const interpolated = /^\$/.test(v.source) && RUNTIME_SOCKETS.includes(v.target.replace(/\/+$/, ''));
+      if (v.type !== 'bind' || !(exposesRuntimeSocket(v.source) || interpolated)) continue;
+      const shown = interpolated ? `${v.source} at ${v.target}` : v.source;
+      const message = `service "${svc.name}" mounts the container runtime socket (${shown}): root on the host${v.readOnly ? ' (read-only does not help: the API still accepts every call)' : ''}`;
       if (!ctx.flags.fixDockerSocket) {
         ctx.report({ at: v.node ?? where(svc, 'volumes'), field: `${svc.path}.volumes`, message });
         continue;
