@@ -8,7 +8,7 @@ import { addObjectPositions } from './object-positions.js';
 import type { Position } from './object-positions.js';
 import { isKubernetesDoc, listItems, objectsOf, podTemplateOf } from './kubernetes/model.js';
 import type { K8sObject } from './kubernetes/model.js';
-import { isComposeDoc, servicesOf } from './compose/model.js';
+import { baseServiceNames, isComposeDoc, servicesOf } from './compose/model.js';
 import type { BuildFileReader } from './compose/build.js';
 import { composeExemptions, exemptionFor, fileExemptions, kubernetesExemptions } from './exemptions.js';
 import { daemonConfigOf, isDaemonFile } from './daemon/model.js';
@@ -833,7 +833,8 @@ export function planFindings(src: ParsedSource, options: HardenOptions, file = '
       continue;
     }
     if (isComposeDoc(doc) && !isKubernetesDoc(doc)) {
-      const services = servicesOf(doc, file, options.readBuildFile, options.settings.images);
+      const base = baseServiceNames(file, (name) => options.sibling?.(name)?.text);
+      const services = servicesOf(doc, file, options.readBuildFile, options.settings.images, base);
       for (const transform of options.transforms) {
         if (!transform.composeFile || services.length === 0) continue;
         const ctx = contextFor(src, options, transform, { kind: 'compose-file' }, doc.contents as Node, findings, file);

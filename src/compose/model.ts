@@ -1,4 +1,4 @@
-import { isAlias, isMap, isPair, isScalar, isSeq } from 'yaml';
+import { isAlias, isMap, isPair, isScalar, isSeq, parseDocument } from 'yaml';
 import type { Alias, Document, Node, Pair, YAMLMap, YAMLSeq } from 'yaml';
 import { MAX_ALIAS_COUNT, pairOf } from '../engine/index.js';
 import { profileFor } from '../../transforms/profiles/index.js';
@@ -23,7 +23,11 @@ export interface ComposeService {
   /** What its Dockerfile says, when it is built (`build:`); its FROM image picks the profile. */
   built?: BuiltImage;
   profile?: MatchedProfile;
-  /** The file is an override (`compose.override.yaml`): it only adds to a base file. */
+  /**
+   * The service patches a base file's service: every service of `compose.override.yaml`, and a
+   * service of `compose.<x>.yaml` that the base file next to it defines too. Compose merges the
+   * later file over the base, so additions belong in the base (here they would loosen it).
+   */
   override: boolean;
   /** The file limits resources with `mem_limit`/`cpus`/`pids_limit` rather than `deploy`. */
   legacyResources: boolean;
@@ -37,9 +41,30 @@ export function isComposeDoc(doc: Document.Parsed): boolean {
   return isMap(root) && isMap(root.get('services', true));
 }
 
-/** `compose.override.yaml`, `docker-compose.override.yml`, `compose.prod.yaml`… */
+/** `compose.override.yaml`, `docker-compose.override.yml`: every service overrides a base file's (for `compose.<x>.yaml` see baseServiceNames). */
 export function isOverrideName(file: string): boolean {
   return /(^|[/\\])(docker-)?compose\.override\.ya?ml$/i.test(file);
+}
+
+/** The base files next to a `compose.<x>.yaml`, in the order Compose looks for them. */
+export const BASE_FILES = ['compose.yaml', 'compose.yml', 'docker-compose.yaml', 'docker-compose.yml'];
+
+/**
+ * For a `compose.<x>.yaml`/`docker-compose.<x>.yml` (not `compose.override.yaml`, whose every
+ * service is an override): the names of the services that the base files next to it define,
+ * read with `read` (a file of the same folder; undefined when absent). Undefined for other names.
+ */
+export function baseServiceNames(file: string, read: (name: string) => string | undefined): Set<string> | undefined {
+  if (isOverrideName(file) || !/(^|[/\\])(docker-)?compose\.[^/\\]+\.ya?ml$/i.test(file)) return undefined;
+  const names = new Set<string>();
+  for (const base of BASE_FILES) {
+    const text = read(base);
+    if (!text) continue;
+    // Only the keys of `services` are needed: nothing is converted, so aliases are not expanded.
+    const services = parseDocument(text).get('services', true);
+    if (isMap(services)) for (const pair of services.items) if (isScalar(pair.key)) names.add(String(pair.key.value));
+  }
+  return names;
 }
 
 function toPlain(node: unknown, doc: Document.Parsed): unknown {
@@ -57,8 +82,11 @@ function extendWith(base: Record<string, unknown>, own: Record<string, unknown>)
   return out;
 }
 
-/** The services of a Compose document. */
-export function servicesOf(doc: Document.Parsed, file: string, readBuildFile?: BuildFileReader, images?: Settings['images']): ComposeService[] {
+/**
+ * The services of a Compose document. `base`: for a `compose.<x>.yaml`, the services its base
+ * file defines (see baseServiceNames); those of this file are overrides.
+ */
+export function servicesOf(doc: Document.Parsed, file: string, readBuildFile?: BuildFileReader, images?: Settings['images'], base?: ReadonlySet<string>): ComposeService[] {
   const root = doc.contents as YAMLMap;
   const services = root.get("services", true) as unknown as YAMLMap;
   const plain = (toPlain(services, doc) ?? {}) as Record<string, Record<string, unknown>>;
@@ -96,7 +124,7 @@ export function servicesOf(doc: Document.Parsed, file: string, readBuildFile?: B
       image,
       ...(built ? { built } : {}),
       profile: profileFor(built?.from ?? image, { compose: true, hostNetwork: effective.network_mode === 'host' }),
-      override: isOverrideName(file),
+      override: isOverrideName(file) || (base?.has(name) ?? false),
       legacyResources: legacy,
       mergedBy: [],
     });
