@@ -163,7 +163,7 @@ describe.skipIf(!helm.path)(`Helm 3 post-renderer, real helm${helm.reason ? ` (s
       const manifest = r.stdout.slice(r.stdout.indexOf('\nMANIFEST:\n') + 11);
       expect(documents(hooks).map((o) => o.metadata.name)).toEqual(['shop-test-connection']);
       const objects = documents(manifest);
-      expect(objects.map((o) => o.kind).sort()).toEqual(['Deployment', 'NetworkPolicy', 'Service']);
+      expect(objects.map((o) => o.kind).sort()).toEqual(['Deployment', 'NetworkPolicy', 'NetworkPolicy', 'Service']);
       expectHardenedShop(objects);
       // Helm mapped each post-rendered object through discovery and looked it up, never wrote.
       expect(stub.requests).toContain('GET /apis/networking.k8s.io/v1/namespaces/default/networkpolicies/cuirass-default-deny');

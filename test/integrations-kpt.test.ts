@@ -103,7 +103,7 @@ describe.skipIf(!kptVersion)(`kpt runs cuirass fn as an exec function${kptVersio
     expect(r.stderr).toContain('[PASS] "npx --no-install cuirass fn"');
     expect(r.stderr).toMatch(/\[info\] apps\/v1\/Deployment\/shop spec\.template\.spec\.securityContext\.runAsNonRoot: fixed:/);
     const once = snapshot(pkg);
-    expect(Object.keys(once)).toEqual(['Kptfile', 'deployment.yaml', 'networkpolicy_cuirass-default-deny.yaml', 'service.yaml']);
+    expect(Object.keys(once)).toEqual(['Kptfile', 'deployment.yaml', 'networkpolicy_allow-to-shop.yaml', 'networkpolicy_cuirass-default-deny.yaml', 'service.yaml']);
     expectHardenedPackage(once, original);
 
     const list = parse(readFileSync(join(results, 'results.yaml'), 'utf8'));
@@ -132,7 +132,7 @@ describe.skipIf(!kptVersion)(`kpt runs cuirass fn as an exec function${kptVersio
     expect(r.stderr).toContain('[PASS] "npx --no-install cuirass fn"');
     expect(snapshot(EXAMPLE)).toEqual(original);
     const objects = parseAllDocuments(r.stdout).map((d) => d.toJS());
-    expect(objects.map((o) => o.kind)).toEqual(['Kptfile', 'Deployment', 'Service', 'NetworkPolicy']);
+    expect(objects.map((o) => o.kind)).toEqual(['Kptfile', 'Deployment', 'Service', 'NetworkPolicy', 'NetworkPolicy']);
     expect(checkPodSecurity(objects[1], 'restricted')).toEqual([]);
   });
 

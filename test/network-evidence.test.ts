@@ -87,7 +87,7 @@ spec:
       expect(r.findings).toEqual([]);
     });
   }
-  it('a webhook on a port the Service lacks opens all its target ports; a webhook of another namespace opens nothing', () => {
+  it('a webhook on a port the Service lacks opens all its target ports; a webhook of another namespace opens it only to its own namespace', () => {
     const other = `apiVersion: admissionregistration.k8s.io/v1
 kind: ValidatingWebhookConfiguration
 metadata: {name: cm}
@@ -96,7 +96,7 @@ webhooks:
 `;
     expect(run(WEBHOOK + other).byName['cert-manager/allow-to-cert-manager-webhook'].spec.ingress).toEqual([{ ports: [{ port: 10250 }, { port: 9402 }] }]);
     const elsewhere = other.replace('namespace: cert-manager', 'namespace: elsewhere');
-    expect(run(WEBHOOK + elsewhere).byName['cert-manager/allow-to-cert-manager-webhook']).toBeUndefined();
+    expect(run(WEBHOOK + elsewhere).byName['cert-manager/allow-to-cert-manager-webhook'].spec.ingress).toEqual([{ from: [{ podSelector: {} }], ports: [{ port: 10250 }, { port: 9402 }] }]);
   });
 });
 
@@ -158,7 +158,7 @@ spec:
   });
   it('a ServiceMonitor endpoint that names a port the Service lacks scrapes nothing there', () => {
     const r = run(app + svc + monitor('monitoring', '[{port: web}]') + prometheus);
-    expect(r.byName['shop/allow-to-api']).toBeUndefined();
+    expect(r.byName['shop/allow-to-api'].spec.ingress).toEqual([{ from: [{ podSelector: {} }], ports: [{ port: 'http' }, { port: 'metrics' }] }]);
     expect(r.findings.map((f) => f.message)).toEqual([expect.stringContaining('Service "api": nothing in the input references it')]);
   });
   it('a PodMonitor selects pods and admits the scraper on its named port', () => {
@@ -220,7 +220,7 @@ describe('objects without a namespace: Ingress backends and ConfigMaps', () => {
       expect(r.byName[`${svcNs ?? ''}/allow-to-api`].spec.ingress).toEqual([{ ports: [{ port: 80 }] }]);
     }
     const other = run(ingress('other') + service('api', 'shop', '{app: api}', '[{port: 80}]') + deploy('api', 'shop', '{app: api}'));
-    expect(other.byName['shop/allow-to-api']).toBeUndefined();
+    expect(other.byName['shop/allow-to-api'].spec.ingress).toEqual([{ from: [{ podSelector: {} }], ports: [{ port: 80 }] }]);
   });
   it('an unnamespaced workload reads a namespaced ConfigMap of the name it mounts', () => {
     const r = run(deploy('web', undefined, '{app: web}', 'containers: [{name: c, image: x, envFrom: [{configMapRef: {name: cfg}}]}]') +
@@ -280,5 +280,58 @@ describe('system namespaces', () => {
       'apiVersion: apiregistration.k8s.io/v1\nkind: APIService\nmetadata: {name: v1beta1.metrics.k8s.io}\nspec: {service: {name: metrics-server, namespace: kube-system}}\n', true);
     expect(Object.keys(r.byName)).toEqual(['kube-system/allow-to-metrics-server']);
     expect(r.findings.map((f) => f.message)).toEqual([expect.stringContaining('namespace "kube-system" runs the cluster\'s own pods')]);
+  });
+});
+
+describe('a Service nothing in the input references is never cut off on a guess', () => {
+  // The voting app: vote and result are LoadBalancers; db and redis are named only in app code.
+  const voting = `${deploy('db', 'vote', '{app: db}')}${service('db', 'vote', '{app: db}', '[{port: 5432, targetPort: 5432}]')}${deploy('vote', 'vote', '{app: vote}')}apiVersion: v1
+kind: Service
+metadata: {name: vote, namespace: vote}
+spec: {type: LoadBalancer, selector: {app: vote}, ports: [{port: 5000, targetPort: 80}]}
+---
+`;
+  it('admits it from every pod of its own namespace on its target ports, other namespaces stay denied, and says so', () => {
+    const r = run(voting);
+    expect(Object.keys(r.byName)).toEqual(['vote/cuirass-default-deny', 'vote/allow-to-db', 'vote/allow-to-vote']);
+    expect(r.byName['vote/allow-to-db'].spec).toEqual({
+      podSelector: { matchLabels: { app: 'db' } },
+      policyTypes: ['Ingress'],
+      ingress: [{ from: [{ podSelector: {} }], ports: [{ port: 5432 }] }],
+    });
+    expect(r.findings.map((f) => [f.severity, f.message])).toEqual([
+      ['medium', 'Service "db": nothing in the input references it, so its clients are unknown and it stays open to every pod of its own namespace (other namespaces are denied); narrow allow-to-db to its clients\' pods'],
+    ]);
+  });
+  it('unnamespaced objects: the rule admits the pods of whatever namespace they land in', () => {
+    const r = run(voting.replaceAll(', namespace: vote', ''));
+    expect(r.byName['/allow-to-db'].spec.ingress).toEqual([{ from: [{ podSelector: {} }], ports: [{ port: 5432 }] }]);
+  });
+  it('--egress: the pods of its namespace may also reach it', () => {
+    const r = run(voting, true);
+    expect(r.byName['vote/allow-namespace-to-db'].spec).toEqual({
+      podSelector: {},
+      policyTypes: ['Egress'],
+      egress: [{ to: [{ podSelector: { matchLabels: { app: 'db' } } }], ports: [{ port: 5432 }] }],
+    });
+  });
+  it('where cuirass adds no default-deny (owners\' policies, kube-system) it adds no rule and says nothing about cutting off', () => {
+    const owners = `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: theirs, namespace: vote}
+spec: {podSelector: {matchLabels: {app: other}}, policyTypes: [Ingress]}
+---
+`;
+    const r = run(voting + owners);
+    expect(r.documents).toEqual([]);
+    expect(r.findings.map((f) => f.message)).toEqual([expect.stringContaining('namespace "vote" has NetworkPolicies of its own, so cuirass adds no default-deny there')]);
+    const system = run(voting.replaceAll('namespace: vote', 'namespace: kube-system'));
+    expect(system.byName['kube-system/allow-to-db']).toBeUndefined();
+    expect(system.findings.map((f) => f.message).filter((m) => m.includes('Service "db"'))).toEqual([]);
+  });
+  it('a second run over the generated policies adds nothing', () => {
+    const first = run(voting);
+    const again = run(voting + first.documents.map((d) => `${stringify(d.object)}---\n`).join(''));
+    expect(again.documents).toEqual([]);
   });
 });

@@ -112,9 +112,9 @@ describe('Kubernetes network policies', () => {
       { from: [{ podSelector: { matchLabels: { app: 'api' } } }], ports: [{ port: 6379 }] },
     ]);
   });
-  it('reports a Service nothing references instead of silently cutting it off', () => {
-    expect(byName['shop/allow-to-orphan']).toBeUndefined();
-    expect(result.findings.map((f) => f.message)).toEqual([expect.stringContaining('Service "orphan": nothing in the input references it')]);
+  it('opens a Service nothing references to its own namespace instead of cutting it off, and reports it', () => {
+    expect((byName['shop/allow-to-orphan'] as { spec: { ingress: unknown } }).spec.ingress).toEqual([{ from: [{ podSelector: {} }], ports: [{ port: 80 }] }]);
+    expect(result.findings.map((f) => f.message)).toEqual([expect.stringContaining('Service "orphan": nothing in the input references it, so its clients are unknown and it stays open to every pod of its own namespace')]);
   });
   it('adds nothing when the policies exist already', () => {
     const again = kubernetesNetworkPolicies(
@@ -204,6 +204,11 @@ items:
   kind: Service
   metadata: {name: orphan, namespace: shop}
   spec: {selector: {app: orphan}, ports: [{port: 80}]}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: orphan, namespace: shop}
+spec: {template: {metadata: {labels: {app: orphan}}, spec: {containers: [{name: c, image: x}]}}}
 `;
     const options = { ...opts, transforms: TRANSFORMS.filter((t) => t.id === 'network-segmentation') };
     const o = processText('app.yaml', text, options, true);

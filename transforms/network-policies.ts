@@ -145,6 +145,11 @@ export function kubernetesNetworkPolicies(input: readonly ProjectObject[], ctx: 
     result.documents.push({ dir, object: policy(name, namespace, spec) });
     return true;
   };
+  /** Namespaces where a cuirass default-deny applies (generated now, or from an earlier run). */
+  const denied = new Set<string>();
+  for (const { object: o } of objects) {
+    if (o.kind === 'NetworkPolicy' && nameOf(o) === DEFAULT_DENY && !owned.has(nsOf(o)) && at(o, ['metadata', 'labels', 'app.kubernetes.io/managed-by']) === 'cuirass') denied.add(nsOf(o));
+  }
   const namespaces = new Map<string, Workload>();
   for (const w of workloads) if (!namespaces.has(w.namespace)) namespaces.set(w.namespace, w);
   const byNamespace = new Map<string, Workload[]>();
@@ -169,7 +174,7 @@ export function kubernetesNetworkPolicies(input: readonly ProjectObject[], ctx: 
         },
       ];
     }
-    emit(first.dir, namespace, DEFAULT_DENY, spec);
+    if (emit(first.dir, namespace, DEFAULT_DENY, spec)) denied.add(namespace);
   }
   for (const o of objects) {
     const svc = o.object;
@@ -206,7 +211,19 @@ export function kubernetesNetworkPolicies(input: readonly ProjectObject[], ctx: 
       if (note && !owned.has(svcNs)) listAt(notes, `${note.severity}\u0000${note.message}`).push({ file: o.file, obj: svc, name: `Service "${name}"` });
     }
     if (rules.length === 0) {
-      report(o.file, svc, `Service "${name}": nothing in the input references it, so the default-deny policy cuts it off; allow its clients explicitly`, 'medium');
+      // Its clients are unknown: never cut it off on a guess. Where a default-deny of cuirass
+      // applies, the pods of its own namespace keep reaching it; other namespaces stay denied.
+      if (!denied.has(svcNs)) continue;
+      rules.push({ from: [{ podSelector: {} }], ...portsOf(ports) });
+      report(o.file, svc, `Service "${name}": nothing in the input references it, so its clients are unknown and it stays open to every pod of its own namespace (other namespaces are denied); narrow allow-to-${name} to its clients' pods`, 'medium');
+      emit(o.dir, svcNs, `allow-to-${name}`, { podSelector: matchLabels(selector), policyTypes: ['Ingress'], ingress: rules });
+      if (ctx.flags.egress) {
+        emit(o.dir, svcNs, `allow-namespace-to-${name}`, {
+          podSelector: {},
+          policyTypes: ['Egress'],
+          egress: [{ to: [{ podSelector: matchLabels(selector) }], ...portsOf(ports) }],
+        });
+      }
       continue;
     }
     emit(o.dir, svcNs, `allow-to-${name}`, { podSelector: matchLabels(selector), policyTypes: ['Ingress'], ingress: simplifyRules(rules) });
