@@ -99,3 +99,20 @@ describe('compose.<x>.yaml patching services of compose.yaml', () => {
     }
   });
 });
+
+describe('an alternative file that names its own images', () => {
+  it('is hardened in full: docker-compose.images.yml is run alone with -f, not merged as a patch', () => {
+    const dir = folder({
+      'docker-compose.yml': 'services:\n  vote:\n    build: ./vote\n  db:\n    image: example/db:1.0\n',
+      'docker-compose.images.yml': 'services:\n  vote:\n    image: example/vote:1.0\n  db:\n    image: example/db:1.0\n',
+    });
+    const r = cli([dir, '--write', '--quiet']);
+    expect(r.status).toBe(0);
+    const alt = services(dir, 'docker-compose.images.yml');
+    for (const name of ['vote', 'db']) {
+      expect(alt[name].user).toBe('10001:10001');
+      expect(alt[name].read_only).toBe(true);
+      expect(alt[name].cap_drop).toEqual(['ALL']);
+    }
+  });
+});

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { existsSync } from 'node:fs';
 import { readDockerfile } from '../src/dockerfile/model.js';
+import { baseServiceNames } from '../src/compose/model.js';
 import Ajv2020 from 'ajv/dist/2020.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
@@ -205,9 +206,16 @@ describe('Compose corpus: cuirass DIR --write', () => {
       for (const doc of parseAllDocuments(readFileSync(join(dir, f), 'utf8'), { merge: true })) {
         const root = doc.toJS({ maxAliasCount: 1000 }) as { services?: Record<string, Record<string, any>> } | null;
         if (!root?.services || typeof root.services !== 'object') continue;
+        // A patch of a base file's service (compose.<x>.yaml, no image or build of its own): its
+        // hardening is in the base file, which Compose merges it over.
+        const base = baseServiceNames(f, (n) => {
+          const p = join(dir, dirname(f), n);
+          return existsSync(p) ? readFileSync(p, 'utf8') : undefined;
+        });
         for (const [name, raw] of Object.entries(root.services)) {
           const svc = raw ?? {};
           if (svc['x-cuirass']) continue;
+          if (base?.has(name) && svc.image === undefined && svc.build === undefined) continue;
           const shown = relative(process.cwd(), join(dir, f));
           const isReported = (id: string) => reported.has(`${shown}|${id}|${name}`);
           const opts = (svc.security_opt ?? []).map(String);

@@ -25,7 +25,8 @@ export interface ComposeService {
   profile?: MatchedProfile;
   /**
    * The service patches a base file's service: every service of `compose.override.yaml`, and a
-   * service of `compose.<x>.yaml` that the base file next to it defines too. Compose merges the
+   * service of `compose.<x>.yaml` that the base file next to it defines too and that names no
+   * image or build of its own. Compose merges the
    * later file over the base, so additions belong in the base (here they would loosen it).
    */
   override: boolean;
@@ -124,7 +125,9 @@ export function servicesOf(doc: Document.Parsed, file: string, readBuildFile?: B
       image,
       ...(built ? { built } : {}),
       profile: profileFor(built?.from ?? image, { compose: true, hostNetwork: effective.network_mode === 'host' }),
-      override: isOverrideName(file) || (base?.has(name) ?? false),
+      // A service that names its own image or build is a whole definition (an alternative file such
+      // as docker-compose.images.yml, run alone with -f), not a patch: it is hardened in full.
+      override: isOverrideName(file) || ((base?.has(name) ?? false) && effective.image === undefined && effective.build === undefined),
       legacyResources: legacy,
       mergedBy: [],
     });
