@@ -1,3 +1,4 @@
+import { relative, resolve as resolvePath } from 'node:path';
 import { hardenText } from './harden.js';
 import { siblingReader } from './load.js';
 import { treeFileReader } from './tree-files.js';
@@ -76,7 +77,7 @@ export function splitIds(values: readonly string[] | undefined): string[] {
  * the input's folder (generated files go there; transforms may read what it holds), `true`
  * for a folder that is not on disk (tests), absent for stdin.
  */
-export function processText(display: string, text: string, options: RunOptions, folder?: string | boolean): Outcome {
+export function processText(display: string, text: string, options: RunOptions, folder?: string | boolean, root?: string): Outcome {
   const base = { display, input: text, output: text, changes: [], remaining: [], manifest: false, files: [], documents: [], secrets: [], suppressed: [] };
   if (isDockerfileName(display)) {
     const peek = typeof folder === 'string' ? (path: string) => { const r = readInTree(folder, path, 512); return 'bytes' in r ? r.bytes : undefined; } : undefined;
@@ -84,7 +85,7 @@ export function processText(display: string, text: string, options: RunOptions, 
   }
   const templates = templatedDocuments(text);
   const masking = templates.length ? maskTemplates(text, templates) : undefined;
-  const outcome = hardenOne(display, masking?.masked ?? text, options, folder);
+  const outcome = hardenOne(display, masking?.masked ?? text, options, folder, root);
   if (!masking) return outcome;
   // Templated documents are left as they are; a text with nothing else is a template.
   if (outcome.status !== 'changed' && outcome.status !== 'unchanged') {
@@ -102,13 +103,16 @@ export function templateNotice(display: string, t: TemplatedDocument, stdin = fa
   return stdin ? `${where}: render it first (e.g. helm template | cuirass -)` : `${where}, left as it is (render it first, e.g. helm template | cuirass -)`;
 }
 
-function hardenOne(display: string, text: string, options: RunOptions, folder?: string | boolean): Outcome {
+function hardenOne(display: string, text: string, options: RunOptions, folder?: string | boolean, root?: string): Outcome {
   const base = { display, input: text, output: text, changes: [], remaining: [], manifest: false, files: [], documents: [], secrets: [], suppressed: [] };
   const json = /\.json$/i.test(display) || /^\uFEFF?\s*[{[]/.test(text);
   let result;
   try {
     const sibling = typeof folder === 'string' ? siblingReader(folder) : undefined;
-    const readBuildFile = typeof folder === 'string' ? (path: string) => readTextInTree(folder, path) : undefined;
+    // A build context may sit beside the Compose file's folder (`build: ../vote`): it is read when it
+    // is inside the input tree the run walks (`root`), never outside it.
+    const tree = typeof folder === 'string' && root !== undefined && !relative(root, folder).startsWith('..') ? root : folder;
+    const readBuildFile = typeof folder === 'string' && typeof tree === 'string' ? (path: string) => readTextInTree(tree, relative(tree, resolvePath(folder, path))) : undefined;
     const configFiles = typeof folder === 'string' ? treeFileReader(folder) : undefined;
     result = hardenText(text, { ...options, hasFolder: Boolean(folder), sibling, readBuildFile, configFiles }, { json, file: display });
   } catch (e) {

@@ -64,7 +64,7 @@ export async function runCheck(paths: string[], opts: CheckOptions, version: str
       const o: Outcome =
         'error' in read
           ? { display: file.display, status: 'error', input: '', output: '', changes: [], remaining: [], message: read.error, line: read.line ?? 1, col: read.col ?? 1, manifest: false, files: [], documents: [], secrets: [], suppressed: [] }
-          : processText(file.display, read.text, options, dirname(file.path));
+          : processText(file.display, read.text, options, dirname(file.path), file.root);
       outcomes.push({ o, dir: dirname(file.path) });
       if (o.status !== 'skipped' && !opts.quiet) for (const t of o.templates ?? []) process.stderr.write(`cuirass: ${templateNotice(file.display, t)}\n`);
     }

@@ -281,7 +281,7 @@ export async function runHarden(paths: string[], opts: CliOptions, version = '0.
   files.forEach((file: InputFile, i: number) => {
     if (progress) err(`\r[${i + 1}/${files.length}] ${file.display}`.slice(0, 100).padEnd(100));
     const read = readInput(file.path);
-    const o = 'error' in read ? errorOutcome(file.display, read.error, read.line, read.col) : processText(file.display, read.text, options, dirname(file.path));
+    const o = 'error' in read ? errorOutcome(file.display, read.error, read.line, read.col) : processText(file.display, read.text, options, dirname(file.path), file.root);
     outcomes.push({ o, file });
     const folder = dirname(file.path);
     if (opts.write) cleanFolder(folder);
