@@ -6,7 +6,7 @@ import { daemonUserns } from './daemon.js';
 import { boolAt, label, nodeAt, reasonOf, scalarAt } from './support.js';
 import type { PodTemplate } from './support.js';
 import { profileFor } from './profiles/index.js';
-import { ownNode, rootStartOf, setForService, where } from './compose.js';
+import { ownNode, rootStartOf, setForService, volumesOf, where } from './compose.js';
 
 const UNPRIVILEGED_PORTS = 'net.ipv4.ip_unprivileged_port_start';
 
@@ -60,6 +60,17 @@ function explicitUid(pod: PodTemplate): number | undefined {
  */
 function instead(level: string, user: string | number): string {
   return level === 'baseline' ? 'the baseline level keeps it' : `${user} is used`;
+}
+
+/**
+ * A service that keeps the Docker socket (no --fix-docker-socket) talks to a root-owned socket:
+ * another uid only loses that access, and the socket already gives it root on the host (reported
+ * critical by no-docker-socket). It keeps its user rather than being half-hardened.
+ */
+function socketHolder(svc: ComposeService, ctx: TransformContext): string | undefined {
+  if (ctx.flags.fixDockerSocket) return undefined;
+  const socket = volumesOf(svc).find((v) => /^\/(var\/)?run\/docker\.sock$/.test(v.target.replace(/\/+$/, '')));
+  return socket ? `it mounts the Docker socket at ${socket.target} (root-owned; another uid loses it, and the socket is root on the host anyway)` : undefined;
 }
 
 /** OWASP rule 2: do not run containers as root. */
@@ -226,7 +237,7 @@ export default {
     // A non-root USER in the service's Dockerfile is what the image runs as: no override needed.
     const built = svc.built?.user && !svc.built.user.root ? svc.built.user : undefined;
     const wanted = built ? built.value : profile?.user ?? `${ctx.settings.uid}:${ctx.settings.gid}`;
-    const rootStart = built ? undefined : rootStartOf(svc);
+    const rootStart = built ? undefined : rootStartOf(svc) ?? socketHolder(svc, ctx);
     const keepsRoot = (!built && profile !== undefined && profile.user === null) || rootStart !== undefined;
     const isRoot = typeof user === 'string' || typeof user === 'number' ? /^(root|0)(:|$)/.test(String(user)) : false;
     const origin = svc.built?.from && svc.built.source !== 'engine' ? ` (built FROM ${svc.built.from})` : '';
@@ -251,6 +262,13 @@ export default {
           ? `service "${svc.name}"${origin} runs as root; ${profile.profile.id} runs as ${wanted}`
           : `service "${svc.name}"${origin} runs as root; ${wanted} is used (unknown image: if its entrypoint needs root, exempt it with x-cuirass)`,
         fix: (f) => setForService(f, svc, ['user'], wanted),
+      });
+    } else if (isRoot && rootStart !== undefined) {
+      ctx.report({
+        at: where(svc, 'user'),
+        field: `${svc.path}.user`,
+        message: `service "${svc.name}" runs as root (user: ${String(user)}); kept: ${rootStart}`,
+        severity: 'medium',
       });
     } else if (isRoot && !keepsRoot && reasonOf(ownNode(svc, 'user')) !== undefined) {
       ctx.report({
