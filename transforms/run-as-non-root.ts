@@ -81,7 +81,7 @@ export default {
   why: 'A process that runs as root in the container is root on the host once it escapes, and can change every file of the image.',
   changes: {
     kubernetes: 'pod runAsNonRoot: true and runAsUser/runAsGroup/fsGroup from the image profile (or 10001) unless set; runAsUser: 0 (unless a comment on its line says why: kept and reported) and runAsNonRoot: false replaced; images that bind low ports get the safe sysctl net.ipv4.ip_unprivileged_port_start=0',
-    compose: 'user: "10001:10001" (or the image profile\'s uid) unless set; user: root replaced unless a comment on its line says why (then kept and reported); images that must start as root keep it and are reported',
+    compose: 'user: "10001:10001" (or the image profile\'s uid) unless set; user: root replaced unless a comment on its line says why (then kept and reported); images that must start as root, and services that keep the Docker socket, keep it and are reported',
     daemon: 'reports a missing userns-remap; with --fix-userns-remap sets "userns-remap": "default"',
     dockerfile: 'reports a final stage without USER or with USER root, with the cheat sheet\'s fix (create a user, USER it by number)',
   },
