@@ -60,27 +60,10 @@ const sleep = (ms) => new Promise((res) => setTimeout(res, ms));
 
 // ---------------------------------------------------------------------------------------------
 // docker-compose 1.29 rejects deploy.resources.limits.pids and a top-level name; the same limit
-// as pids_limit is honoured. This step writes what 1.29 can run next to the hardened file.
-export function for129(text) {
-  const doc = parseDocument(text, { merge: true });
-  const root = doc.contents;
-  if (!isMap(root)) return text;
-  if (root.has('name')) root.delete('name');
-  const services = root.get('services', true);
-  if (isMap(services)) {
-    for (const pair of services.items) {
-      const svc = pair.value;
-      if (!isMap(svc)) continue;
-      const limits = svc.getIn(['deploy', 'resources', 'limits'], true);
-      if (isMap(limits) && limits.has('pids')) {
-        const pids = limits.get('pids');
-        limits.delete('pids');
-        if (!svc.has('pids_limit')) svc.set('pids_limit', pids);
-      }
-    }
-  }
-  return doc.toString();
-}
+// as pids_limit is honoured. The step is cuirass verify's own (src/stack/compose.ts, built), so
+// the e2e runs stacks the way verify does.
+const { compat129 } = await import('../dist/src/stack/compose.js');
+export const for129 = compat129;
 
 function composeFile(dir) {
   return ['compose.yaml', 'compose.yml', 'docker-compose.yaml', 'docker-compose.yml'].find((f) => existsSync(join(dir, f)));

@@ -44,14 +44,14 @@ export async function findCompose(): Promise<ComposeCommand | undefined> {
 }
 
 /**
- * Makes a hardened Compose file acceptable to docker-compose 1.29 without changing what it asks
- * of the engine: `deploy.resources.limits.pids` becomes `pids_limit` (unless one is set), top-level
- * `name` goes (the project is named with `-p`). Returns whether the file changed.
+ * A hardened Compose text as docker-compose 1.29 accepts it, asking the same of the engine:
+ * `deploy.resources.limits.pids` becomes `pids_limit` (unless one is set), top-level `name` goes
+ * (the project is named with `-p`). The text itself when there is nothing to change. The e2e
+ * (e2e/run.mjs) runs its stacks through this too.
  */
-export function compatStep(file: string): boolean {
-  const text = readFileSync(file, 'utf8');
+export function compat129(text: string): string {
   const doc = parseDocument(text, { merge: true });
-  if (doc.errors.length || !isMap(doc.contents)) return false;
+  if (doc.errors.length || !isMap(doc.contents)) return text;
   let changed = false;
   if (doc.has('name')) {
     doc.delete('name');
@@ -69,8 +69,15 @@ export function compatStep(file: string): boolean {
       changed = true;
     }
   }
-  if (changed) writeFileSync(file, doc.toString());
-  return changed;
+  return changed ? doc.toString() : text;
+}
+
+/** `compat129` of a file, in place; whether it changed. */
+export function compatStep(file: string): boolean {
+  const text = readFileSync(file, 'utf8');
+  const out = compat129(text);
+  if (out !== text) writeFileSync(file, out);
+  return out !== text;
 }
 
 /** One Compose project on a copy of the user's folder. */
