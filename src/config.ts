@@ -4,6 +4,7 @@ import { LineCounter, isMap, isScalar, parseDocument } from 'yaml';
 import type { Node, Pair } from 'yaml';
 import type { Level, Settings } from './settings.js';
 import { DEFAULT_SETTINGS } from './settings.js';
+import { readFailure } from './load.js';
 
 /** Names the config file may have, looked up from the inputs towards the root. */
 export const CONFIG_NAMES = ['cuirass.config.yaml', 'cuirass.config.yml'];
@@ -71,7 +72,7 @@ export function loadConfig(path: string | undefined, knownIds: readonly string[]
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
-    throw new ConfigError(`${path}: cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+    throw new ConfigError(`${path}: ${readFailure(e)}`);
   }
   return configFromText(text, path, knownIds);
 }

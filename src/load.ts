@@ -1,5 +1,5 @@
 import { lstatSync, readdirSync, realpathSync, statSync } from 'node:fs';
-import { basename, dirname, extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { basename, dirname, extname, isAbsolute, join, normalize, relative, resolve, sep } from 'node:path';
 import { IgnoreLayer, isIgnored } from './gitignore.js';
 import { gitState } from './git.js';
 import { kindOf, readGenerated, readRegular, UnsafeFileError } from './safe-fs.js';
@@ -43,11 +43,46 @@ export interface Discovery {
   otherFiles: number;
 }
 
-/** Path relative to the working directory, for messages and diff headers. */
+/**
+ * Path shown to people for an absolute path: relative to the working directory, unless that
+ * climbs out more than one folder (`../../x`), where the absolute path says more.
+ */
 export function displayPath(path: string, cwd = process.cwd()): string {
   const rel = relative(cwd, path);
-  return (rel && !isAbsolute(rel) ? rel : path).split(sep).join('/');
+  return (rel && !isAbsolute(rel) && !climbsFar(rel) ? rel : path).split(sep).join('/');
 }
+
+function climbsFar(rel: string): boolean {
+  return rel === `..${sep}..` || rel.startsWith(`..${sep}..${sep}`);
+}
+
+/**
+ * Path shown for `path`, found under the argument `typed` (resolved to `abs`): as the user typed
+ * it (normalized), or relative to the working directory when that is shorter and does not climb
+ * out more than one folder.
+ */
+export function typedPath(typed: string, abs: string, path: string, cwd = process.cwd()): string {
+  const asTyped = normalize(join(typed, relative(abs, path)));
+  const rel = relative(cwd, path) || '.';
+  const shown = !isAbsolute(rel) && !climbsFar(rel) && rel.length < asTyped.length ? rel : asTyped;
+  return shown.split(sep).join('/');
+}
+
+/** Why a path could not be read, in words (the error code in brackets). */
+export function readFailure(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException).code;
+  const words = code ? READ_FAILURES[code] : undefined;
+  return words ? `${words} (${code})` : `cannot read: ${code ?? String(e)}`;
+}
+
+const READ_FAILURES: Record<string, string> = {
+  ENOENT: 'no such file or directory',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  ENOTDIR: 'a folder in the path is a file',
+  ENAMETOOLONG: 'file name too long',
+  ELOOP: 'too many levels of symbolic links',
+};
 
 /** .gitignore layers of the folders above `dir`, up to the enclosing git repository (none outside one). */
 function ancestorIgnoreLayers(dir: string): IgnoreLayer[] {
@@ -80,19 +115,20 @@ export function discover(paths: readonly string[], cwd = process.cwd()): Discove
   const seen = new Set<string>();
   for (const arg of paths) {
     const abs = resolve(cwd, arg);
+    const shown = (path: string) => typedPath(arg, abs, path, cwd);
     let stat;
     try {
       stat = statSync(abs);
     } catch (e) {
-      out.errors.push({ display: displayPath(abs, cwd), message: `cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}` });
+      out.errors.push({ display: shown(abs), message: readFailure(e) });
       continue;
     }
     if (!stat.isFile() && !stat.isDirectory()) {
-      out.errors.push({ display: displayPath(abs, cwd), message: `not a regular file (${kindOf(stat)}); cuirass reads only files and folders` });
+      out.errors.push({ display: shown(abs), message: `not a regular file (${kindOf(stat)}); cuirass reads only files and folders` });
       continue;
     }
     if (stat.isFile()) {
-      if (!seen.has(abs)) out.files.push({ path: abs, display: displayPath(abs, cwd), root: dirname(abs), explicit: true });
+      if (!seen.has(abs)) out.files.push({ path: abs, display: shown(abs), root: dirname(abs), explicit: true });
       seen.add(abs);
       continue;
     }
@@ -102,7 +138,7 @@ export function discover(paths: readonly string[], cwd = process.cwd()): Discove
       try {
         entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
       } catch (e) {
-        out.errors.push({ display: displayPath(dir, cwd), message: `cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}` });
+        out.errors.push({ display: shown(dir), message: readFailure(e) });
         return;
       }
       const own = IgnoreLayer.read(dir);
@@ -120,11 +156,11 @@ export function discover(paths: readonly string[], cwd = process.cwd()): Discove
           try {
             target = realpathSync(path);
           } catch {
-            out.notices.push({ display: displayPath(path, cwd), message: 'skipped: broken symlink' });
+            out.notices.push({ display: shown(path), message: 'skipped: broken symlink' });
             continue;
           }
           if (target !== rootReal && !target.startsWith(rootReal + sep)) {
-            out.notices.push({ display: displayPath(path, cwd), message: 'skipped: symlink leaves the input folder' });
+            out.notices.push({ display: shown(path), message: 'skipped: symlink leaves the input folder' });
             continue;
           }
           if (!safeStatFile(target)) continue;
@@ -135,7 +171,7 @@ export function discover(paths: readonly string[], cwd = process.cwd()): Discove
         }
         if (seen.has(path)) continue;
         seen.add(path);
-        out.files.push({ path, display: displayPath(path, cwd), root: abs, explicit: false });
+        out.files.push({ path, display: shown(path), root: abs, explicit: false });
       }
     };
     walk(abs, ancestorIgnoreLayers(abs));
@@ -168,7 +204,7 @@ export function readInput(path: string): { text: string; stamp: Stamp } | { erro
     return readRegular(path, { maxBytes: MAX_FILE_BYTES });
   } catch (e) {
     if (e instanceof UnsafeFileError) return { error: e.message, line: e.line, col: e.col };
-    return { error: `cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}` };
+    return { error: readFailure(e) };
   }
 }
 

@@ -4,6 +4,7 @@ import { dirname, join, relative } from 'node:path';
 import { existsSync } from 'node:fs';
 import { readDockerfile } from '../src/dockerfile/model.js';
 import { baseServiceNames } from '../src/compose/model.js';
+import { typedPath } from '../src/load.js';
 import Ajv2020 from 'ajv/dist/2020.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
@@ -216,7 +217,7 @@ describe('Compose corpus: cuirass DIR --write', () => {
           const svc = raw ?? {};
           if (svc['x-cuirass']) continue;
           if (base?.has(name) && svc.image === undefined && svc.build === undefined) continue;
-          const shown = relative(process.cwd(), join(dir, f));
+          const shown = typedPath(dir, dir, join(dir, f));
           const isReported = (id: string) => reported.has(`${shown}|${id}|${name}`);
           const opts = (svc.security_opt ?? []).map(String);
           const lim = svc.deploy?.resources?.limits ?? {};
