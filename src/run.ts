@@ -1,6 +1,7 @@
 import { relative, resolve as resolvePath } from 'node:path';
 import { hardenText } from './harden.js';
-import { siblingReader } from './load.js';
+import { isComposeName, siblingReader } from './load.js';
+import { invalidServices } from './compose/model.js';
 import { treeFileReader } from './tree-files.js';
 import { maskTemplates, templatedDocuments } from './templates.js';
 import type { TemplatedDocument } from './templates.js';
@@ -132,6 +133,8 @@ function hardenOne(display: string, text: string, options: RunOptions, folder?: 
     return { ...base, status: 'error', line: 1, col: 1, message: `left untouched: ${result.failure}`, manifest: true };
   }
   if (!result.kubernetes && !result.compose && !result.daemon) {
+    const invalid = isComposeName(display) ? invalidServices(text) : undefined;
+    if (invalid) return { ...base, status: 'error', ...invalid };
     return { ...base, status: 'skipped', message: 'skipped: no Kubernetes objects or Compose services' };
   }
   return {

@@ -1,4 +1,4 @@
-import { isAlias, isMap, isPair, isScalar, isSeq, parseDocument } from 'yaml';
+import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, parseDocument } from 'yaml';
 import type { Alias, Document, Node, Pair, YAMLMap, YAMLSeq } from 'yaml';
 import { MAX_ALIAS_COUNT, pairOf } from '../engine/index.js';
 import { profileFor } from '../../transforms/profiles/index.js';
@@ -40,6 +40,28 @@ export interface ComposeService {
 export function isComposeDoc(doc: Document.Parsed): boolean {
   const root = doc.contents;
   return isMap(root) && isMap(root.get('services', true));
+}
+
+/**
+ * For a file Compose reads by its name (`compose.yaml`, `docker-compose.<x>.yml`, …): where its
+ * top-level `services` is not a mapping (`services: []`, `services: 5`, an empty `services:`).
+ * Compose rejects such a file (its schema wants an object), so it is an input error, not a file
+ * without services. Undefined when every `services` is a mapping or absent.
+ */
+export function invalidServices(text: string): { line: number; col: number; message: string } | undefined {
+  const lines = new LineCounter();
+  for (const doc of parseAllDocuments(text, { lineCounter: lines })) {
+    if (!('contents' in doc) || !isMap(doc.contents)) continue;
+    const pair = (doc.contents.items as Pair[]).find((p) => isScalar(p.key) && p.key.value === 'services');
+    if (!pair) continue;
+    const value = pair.value as Node | null;
+    const target = isAlias(value) ? resolveAlias(doc, value as Alias) : value;
+    if (isMap(target)) continue;
+    const what = target == null || (isScalar(target) && target.value === null) ? 'empty' : isSeq(target) ? 'a list' : `a ${typeof (isScalar(target) ? target.value : target)}`;
+    const at = (value ?? (pair.key as Node)).range?.[0] ?? 0;
+    return { ...lines.linePos(at), message: `services is ${what}; Compose wants a mapping of service names to services and rejects this file, so cuirass leaves it untouched` };
+  }
+  return undefined;
 }
 
 /** `compose.override.yaml`, `docker-compose.override.yml`: every service overrides a base file's (for `compose.<x>.yaml` see baseServiceNames). */
