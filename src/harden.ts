@@ -6,7 +6,7 @@ import { FAST_PARSE_OPTIONS, MAX_ALIAS_COUNT, hasDuplicateKeys, isJsonLike, pars
 import type { RawStyle } from './engine/source.js';
 import { addObjectPositions } from './object-positions.js';
 import type { Position } from './object-positions.js';
-import { isKubernetesDoc, listItems, objectsOf, podTemplateOf } from './kubernetes/model.js';
+import { isKubernetesDoc, listItems, malformedPod, objectsOf, podTemplateOf } from './kubernetes/model.js';
 import type { K8sObject } from './kubernetes/model.js';
 import { baseServiceNames, isComposeDoc, servicesOf } from './compose/model.js';
 import type { BuildFileReader } from './compose/build.js';
@@ -15,6 +15,7 @@ import { daemonConfigOf, isDaemonFile } from './daemon/model.js';
 import type { ActiveExemption, InvalidExemption } from './exemptions.js';
 import type { ConfigExemption } from './config.js';
 import type { Flags, Level, Settings } from './settings.js';
+import { InputError } from './types.js';
 import type { Finding, ObjectRef, Report, SiblingFile, Transform, TransformContext } from './types.js';
 import { verifierFor } from './verify.js';
 import type { Verifier, VerifyOutcome } from './verify.js';
@@ -860,6 +861,8 @@ export function planFindings(src: ParsedSource, options: HardenOptions, file = '
     if (!isKubernetesDoc(doc)) continue;
     for (const object of objectsOf(doc)) {
       const pod = podTemplateOf(object);
+      const malformed = pod && malformedPod(pod);
+      if (malformed) throw new InputError(malformed.message, src.lines.linePos(malformed.offset).line, src.lines.linePos(malformed.offset).col);
       const { active, invalid } = kubernetesExemptions(object, pod, options.exemptions ?? [], file);
       // One reference for all the object's findings (a large run holds ~100,000 of them).
       const ref = refOf(object);

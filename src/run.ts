@@ -6,6 +6,7 @@ import { treeFileReader } from './tree-files.js';
 import { maskTemplates, templatedDocuments } from './templates.js';
 import type { TemplatedDocument } from './templates.js';
 import type { Flags, Level, Settings } from './settings.js';
+import { InputError } from './types.js';
 import type { Finding, Transform } from './types.js';
 import type { ConfigExemption } from './config.js';
 import type { GeneratedDoc, SideFile } from './engine/index.js';
@@ -117,6 +118,7 @@ function hardenOne(display: string, text: string, options: RunOptions, folder?: 
     const configFiles = typeof folder === 'string' ? treeFileReader(folder) : undefined;
     result = hardenText(text, { ...options, hasFolder: Boolean(folder), sibling, readBuildFile, configFiles }, { json, file: display });
   } catch (e) {
+    if (e instanceof InputError) return { ...base, status: 'error', line: e.line, col: e.col, message: e.message };
     // The yaml library's alias limit (an alias bomb, e.g. in a Compose service): an input
     // error the user can act on, not an internal one.
     if (e instanceof ReferenceError && /alias/i.test(e.message)) {

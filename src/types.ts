@@ -7,6 +7,17 @@ import type { Dockerfile } from './dockerfile/model.js';
 import type { DaemonConfig } from './daemon/model.js';
 import type { TreeFile } from './tree-files.js';
 
+/** Input that cuirass must not harden (the consumer rejects it): reported at its position, the file untouched. */
+export class InputError extends Error {
+  constructor(
+    message: string,
+    readonly line: number,
+    readonly col: number,
+  ) {
+    super(message);
+  }
+}
+
 /** How bad an unfixed finding is. */
 export type Severity = 'low' | 'medium' | 'high' | 'critical';
 

@@ -60,6 +60,86 @@ export const POD_PATHS: Readonly<Record<string, { spec: string[]; meta: string[]
   CronJob: { spec: ['spec', 'jobTemplate', 'spec', 'template', 'spec'], meta: ['spec', 'jobTemplate', 'spec', 'template'] },
 };
 
+/** Where a pod spec holds what the API server rejects, and what it is. */
+export interface MalformedField {
+  /** Offset of the bad value (or of what holds it) in the parsed text. */
+  offset: number;
+  message: string;
+}
+
+/** Lists of a pod spec whose items are objects, and the word for one item. */
+const POD_LISTS: readonly (readonly [string, string])[] = [
+  ['containers', 'a container'],
+  ['initContainers', 'a container'],
+  ['ephemeralContainers', 'a container'],
+  ['volumes', 'a volume'],
+];
+/** Lists of a container whose items are objects. */
+const CONTAINER_LISTS: readonly (readonly [string, string])[] = [
+  ['env', 'an env variable'],
+  ['envFrom', 'an envFrom source'],
+  ['volumeMounts', 'a volume mount'],
+  ['ports', 'a port'],
+];
+/** Objects of a pod spec and of a container. */
+const POD_MAPS = ['securityContext'];
+const CONTAINER_MAPS = ['securityContext', 'resources'];
+
+function shapeOf(node: unknown): string {
+  if (node == null || (isScalar(node) && node.value == null)) return 'null';
+  if (isSeq(node)) return 'a list';
+  if (isMap(node)) return 'a mapping';
+  return `a ${typeof (isScalar(node) ? node.value : node)}`;
+}
+
+/**
+ * The first value of a pod spec that the API server rejects for its shape: a container, volume,
+ * env variable, mount or port that is not a mapping (`containers: [null]`, `env: [5]`), such a
+ * list that is not a list, a `securityContext` or `resources` that is not a mapping. cuirass does
+ * not edit around those. Absent and null fields are fine (partial manifests, patches); aliases are
+ * not followed.
+ */
+export function malformedPod(pod: PodTemplate): MalformedField | undefined {
+  const bad = (node: unknown, holder: Node, path: string, wants: string): MalformedField => ({
+    offset: (isScalar(node) || isSeq(node) || isMap(node) ? (node as Node).range?.[0] : undefined) ?? holder.range?.[0] ?? 0,
+    message: `${path} is ${shapeOf(node)}; Kubernetes wants ${wants} there and rejects the object, so cuirass leaves this file untouched`,
+  });
+  const list = (owner: YAMLMap, key: string, item: string, path: string): MalformedField | YAMLSeq | undefined => {
+    const node = owner.get(key, true);
+    if (node == null || isAlias(node) || (isScalar(node) && node.value == null)) return undefined;
+    if (!isSeq(node)) return bad(node, owner, `${path}.${key}`, `a list of ${item.replace(/^an? /, '')}s`);
+    for (let i = 0; i < node.items.length; i++) {
+      const it = node.items[i];
+      if (!isMap(it) && !isAlias(it)) return bad(it, node, `${path}.${key}[${i}]`, `${item} (a mapping)`);
+    }
+    return node;
+  };
+  const map = (owner: YAMLMap, key: string, path: string): MalformedField | undefined => {
+    const node = owner.get(key, true);
+    if (node == null || isAlias(node) || isMap(node) || (isScalar(node) && node.value == null)) return undefined;
+    return bad(node, owner, `${path}.${key}`, 'a mapping');
+  };
+  for (const key of POD_MAPS) {
+    const found = map(pod.spec, key, pod.path);
+    if (found) return found;
+  }
+  for (const [key, item] of POD_LISTS) {
+    const found = list(pod.spec, key, item, pod.path);
+    if (found && !isSeq(found)) return found;
+  }
+  for (const c of pod.containers) {
+    for (const key of CONTAINER_MAPS) {
+      const found = map(c.node, key, c.path);
+      if (found) return found;
+    }
+    for (const [key, item] of CONTAINER_LISTS) {
+      const found = list(c.node, key, item, c.path);
+      if (found && !isSeq(found)) return found;
+    }
+  }
+  return undefined;
+}
+
 /** Kinds whose pod templates cuirass hardens. */
 export const WORKLOAD_KINDS = Object.keys(POD_PATHS);
 
