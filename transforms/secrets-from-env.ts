@@ -97,7 +97,8 @@ function composeService(svc: ComposeService, ctx: TransformContext): void {
     if ((url && !fileEnv) || e.overrides) {
       const moved = ctx.hasFolder ? viaDotenv(svc, e, envName(svc.name, e.name, ...(url ? ['PASSWORD'] : [])), url, ctx, false, field) : 'the secret needs the folder of a Compose file (not stdin)';
       if (moved === true) continue;
-      why = ` (${moved})`;
+      // Without a folder the fix's refusal says why; the message must not say it again.
+      if (ctx.hasFolder) why = ` (${moved})`;
       if (e.overrides) {
         ctx.report({
           at: e.pair?.key as Node,
