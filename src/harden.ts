@@ -9,6 +9,7 @@ import type { Position } from './object-positions.js';
 import { isKubernetesDoc, listItems, malformedPod, objectsOf, podTemplateOf } from './kubernetes/model.js';
 import type { K8sObject } from './kubernetes/model.js';
 import { baseServiceNames, isComposeDoc, servicesOf } from './compose/model.js';
+import { dotenvBeside } from './compose/interpolate.js';
 import type { BuildFileReader } from './compose/build.js';
 import { composeExemptions, exemptionFor, fileExemptions, kubernetesExemptions } from './exemptions.js';
 import { daemonConfigOf, isDaemonFile } from './daemon/model.js';
@@ -835,7 +836,7 @@ export function planFindings(src: ParsedSource, options: HardenOptions, file = '
     }
     if (isComposeDoc(doc) && !isKubernetesDoc(doc)) {
       const base = baseServiceNames(file, (name) => options.sibling?.(name)?.text);
-      const services = servicesOf(doc, file, options.readBuildFile, options.settings.images, base);
+      const services = servicesOf(doc, file, options.readBuildFile, options.settings.images, base, () => dotenvBeside(options.sibling));
       for (const transform of options.transforms) {
         if (!transform.composeFile || services.length === 0) continue;
         const ctx = contextFor(src, options, transform, { kind: 'compose-file' }, doc.contents as Node, findings, file);

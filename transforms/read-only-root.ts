@@ -134,6 +134,15 @@ export default {
         severity: 'low',
       });
       writableRoot = true;
+    } else if (composeBool(readOnly) !== true && svc.unresolvedImage && !svc.built?.from) {
+      // Evidence before change: where an image that cannot be named writes is unknown.
+      ctx.report({
+        at: where(svc, 'image'),
+        field: `${svc.path}.read_only`,
+        message: `service "${svc.name}" keeps a writable root filesystem: its image ${svc.image} names variables that neither .env beside the file nor a default resolves, so its profile (where it writes) cannot be determined; define them in .env, or set read_only: true with a tmpfs at each path it writes`,
+        severity: 'low',
+      });
+      writableRoot = true;
     } else if (composeBool(readOnly) !== true) {
       if (profile?.profile.writableRoot) {
         ctx.report({

@@ -6,6 +6,8 @@ import type { MatchedProfile } from '../../transforms/profiles/index.js';
 import { builtImage, inspectedImage } from './build.js';
 import type { BuildFileReader, BuiltImage } from './build.js';
 import type { Settings } from '../settings.js';
+import { interpolate } from './interpolate.js';
+import type { Lookup } from './interpolate.js';
 
 /** One service of a Compose file, with its effective configuration. */
 export interface ComposeService {
@@ -20,6 +22,14 @@ export interface ComposeService {
   /** What Compose will see: merge keys and `extends` within the file resolved. */
   effective: Record<string, unknown>;
   image?: string;
+  /**
+   * An image that names variables (`${IMAGE_NAME}:${VERSION}`): what they resolve to from the
+   * `.env` beside the file or the expression's default, for the profile lookup only (the file
+   * keeps its text); undefined when nothing resolves them, and then `unresolved` is set.
+   */
+  resolvedImage?: string;
+  /** The image names a variable that neither the `.env` nor a default resolves: its profile is unknown. */
+  unresolvedImage?: boolean;
   /** What its Dockerfile says, when it is built (`build:`); its FROM image picks the profile. */
   built?: BuiltImage;
   profile?: MatchedProfile;
@@ -109,7 +119,15 @@ function extendWith(base: Record<string, unknown>, own: Record<string, unknown>)
  * The services of a Compose document. `base`: for a `compose.<x>.yaml`, the services its base
  * file defines (see baseServiceNames); those of this file are overrides.
  */
-export function servicesOf(doc: Document.Parsed, file: string, readBuildFile?: BuildFileReader, images?: Settings['images'], base?: ReadonlySet<string>): ComposeService[] {
+export function servicesOf(
+  doc: Document.Parsed,
+  file: string,
+  readBuildFile?: BuildFileReader,
+  images?: Settings['images'],
+  base?: ReadonlySet<string>,
+  /** The variables of the `.env` beside the file (asked only when an image names one). */
+  dotenv?: () => Lookup | undefined,
+): ComposeService[] {
   const root = doc.contents as YAMLMap;
   const services = root.get("services", true) as unknown as YAMLMap;
   const plain = (toPlain(services, doc) ?? {}) as Record<string, Record<string, unknown>>;
@@ -126,14 +144,16 @@ export function servicesOf(doc: Document.Parsed, file: string, readBuildFile?: B
     return extendWith(resolve(baseName, seen), rest);
   };
   const out: ComposeService[] = [];
+  let env: Lookup | undefined;
   for (const pair of services.items as Pair[]) {
     const name = isScalar(pair.key) ? String(pair.key.value) : undefined;
     const node = pair.value;
     if (!name || !isMap(node) || isAlias(node)) continue;
     const effective = resolve(name, new Set([name]));
     const image = typeof effective.image === 'string' ? effective.image : undefined;
+    const named = image?.includes('$') ? interpolate(image, (v) => (env ??= dotenv?.() ?? (() => undefined))(v)) : image;
     // A Dockerfile in the tree says what a built image is; else the engine's config of the image (--inspect-images).
-    const inspected = image && images && Object.hasOwn(images, image) ? inspectedImage(image, images[image]) : undefined;
+    const inspected = named && images && Object.hasOwn(images, named) ? inspectedImage(named, images[named]) : undefined;
     const fromFile = builtImage(effective.build, readBuildFile);
     // A Dockerfile that could not be read (remote, interpolated, outside the tree) yields to the engine's facts.
     const built = fromFile && !fromFile.unread ? fromFile : inspected ?? fromFile;
@@ -145,8 +165,9 @@ export function servicesOf(doc: Document.Parsed, file: string, readBuildFile?: B
       path: `services.${name}`,
       effective,
       image,
+      ...(named !== image ? (named ? { resolvedImage: named } : { unresolvedImage: true }) : {}),
       ...(built ? { built } : {}),
-      profile: profileFor(built?.from ?? image, { compose: true, hostNetwork: effective.network_mode === 'host' }),
+      profile: profileFor(built?.from ?? named, { compose: true, hostNetwork: effective.network_mode === 'host' }),
       // A service that names its own image or build is a whole definition (an alternative file such
       // as docker-compose.images.yml, run alone with -f), not a patch: it is hardened in full.
       override: isOverrideName(file) || ((base?.has(name) ?? false) && effective.image === undefined && effective.build === undefined),
