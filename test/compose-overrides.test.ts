@@ -116,3 +116,25 @@ describe('an alternative file that names its own images', () => {
     }
   });
 });
+
+describe('network-segmentation and a file that patches base services', () => {
+  const JOBS = 'services:\n  app:\n    environment: [X=1]\n  worker:\n    image: example/worker:1\n    depends_on: [db]\n  db:\n    image: postgres:16\n';
+  it('leaves its networks alone, the services it defines in full too, and says why (a file of its own is segmented)', () => {
+    const dir = folder({ 'compose.yaml': 'services:\n  app:\n    image: example/app:1\n', 'compose.jobs.yaml': JOBS });
+    const r = cli([dir, '--only', 'network-segmentation', '--write']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(readFileSync(join(dir, 'compose.jobs.yaml'), 'utf8')).toBe(JOBS);
+    expect(r.stderr).toContain(
+      'compose.jobs.yaml:1:1  low      network-segmentation: worker, db keep their networks: this file also patches app of its base file, and Compose merges the files into one project that shares its networks, so who reaches what is spread over the files and segmenting this one alone could cut services off; segment the merged project (docker compose config) by hand\n',
+    );
+    // Without the base file, the same services are a stack of their own: db leaves the default network.
+    const alone = folder({ 'compose.jobs.yaml': JOBS });
+    expect(cli([alone, '--only', 'network-segmentation', '--write']).status).toBe(0);
+    expect(services(alone, 'compose.jobs.yaml').db.networks).toEqual(['db-net']);
+  });
+  it('a file of patches only has nothing of its own to segment: no finding', () => {
+    const dir = folder({ 'compose.yaml': 'services:\n  app:\n    image: example/app:1\n  db:\n    image: postgres:16\n', 'compose.override.yaml': 'services:\n  app:\n    depends_on: [db]\n' });
+    const r = cli([dir, '--only', 'network-segmentation']);
+    expect(r.stderr).not.toContain('compose.override.yaml:1:1');
+  });
+});

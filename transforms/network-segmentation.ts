@@ -75,7 +75,8 @@ function list(names: Iterable<string>): string {
  * where it was. At most MAX_NETWORKS networks per stack; what would need more stays and is reported.
  */
 function composeFile(services: ComposeService[], ctx: TransformContext): void {
-  if (services.some((s) => s.override)) return;
+  const patches = services.filter((s) => s.override);
+  if (patches.length) return mergedProject(services, patches, ctx);
   const candidates = services.filter((s) => s.effective.network_mode == null);
   if (candidates.length < 2) return;
   const root = services[0].root;
@@ -218,6 +219,25 @@ function composeFile(services: ComposeService[], ctx: TransformContext): void {
       },
     });
   }
+}
+
+/**
+ * A file that patches services of a base file (an override): Compose merges the files into one
+ * project whose networks they share, and who reaches which backend is spread over files cuirass
+ * reads one at a time. A backend this file defines, put on its own network, would lose the base
+ * file's services that reach it; networks given to a patch would add to the base's. Nothing is
+ * segmented; when the file also defines services in full (which a file of its own would have
+ * segmented), a finding says why. A file of patches only has nothing of its own to segment.
+ */
+function mergedProject(services: ComposeService[], patches: ComposeService[], ctx: TransformContext): void {
+  const whole = services.filter((s) => !s.override).map((s) => s.name);
+  if (whole.length === 0) return;
+  ctx.report({
+    at: pairOf(services[0].root, 'services')?.key as Node | undefined,
+    field: 'networks',
+    message: `${list(whole)} keep${whole.length === 1 ? 's' : ''} ${whole.length === 1 ? 'its' : 'their'} networks: this file also patches ${list(patches.map((s) => s.name))} of its base file, and Compose merges the files into one project that shares its networks, so who reaches what is spread over the files and segmenting this one alone could cut services off; segment the merged project (docker compose config) by hand`,
+    severity: 'low',
+  });
 }
 
 /** A file with its own network design: reported, and the socket proxy cuirass added joins its consumers' networks. */
