@@ -388,6 +388,8 @@ for (const k of inputs.k8s) {
     { id: 'verify', label: 'reference: parse input + output', cmd: node, args: [verifyScript, hardenedOnce(k.stream, input.label)], stdin: k.stream, cwd: scratch },
     { id: 'stdin', label: 'cuirass - (stdin → stdout)', cmd: node, args: [CLI, '-'], stdin: k.stream, cwd: scratch },
     { id: 'dir', label: 'cuirass DIR --write', cmd: node, args: [CLI, dirCopy, '--write'], cwd: scratch, prepare: freshCopy(k.filesDir, dirCopy) },
+    // The default output: the unified diff of the stream (src/report/diff.ts), not a budget row.
+    { id: 'diff', label: 'cuirass - --format diff', cmd: node, args: [CLI, '-', '--format', 'diff'], stdin: k.stream, cwd: scratch },
   ];
   // The same stream on the main thread alone: what the worker thread's re-checks save (src/verify.ts).
   if (k.docs <= opts.oneThreadMaxDocs) specs.push({ id: 'stdin1', label: 'cuirass - on one thread (CUIRASS_THREADS=1)', cmd: node, args: [CLI, '-'], stdin: k.stream, cwd: scratch, env: { CUIRASS_THREADS: '1' } });
@@ -475,7 +477,7 @@ const coldStart = cold.map((spec, i) => ({ id: spec.id, command: spec.label, ...
 const startupMs = coldStart.find((c) => c.id === 'version').medianMs ?? 0;
 const growth = [];
 const k8sInputs = inputs.k8s.map((k) => `k8s-${k.label}`);
-for (const id of ['stdin', 'dir', 'floor', 'kustomize']) {
+for (const id of ['stdin', 'dir', 'diff', 'floor', 'kustomize']) {
   const rows = k8sInputs.map((input) => results.find((r) => r.input === input && r.id === id));
   if (!rows.some(Boolean)) continue;
   const points = rows.map((r, i) =>
