@@ -9,11 +9,12 @@
  * strict applier below and, for a subset, by `git apply` and `patch -p0`.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { diffLines, structuredPatch } from 'diff';
 import { describe, expect, it } from 'vitest';
+import { runCli } from './support/cli.js';
 import { ADD, buildHunks, DEL, EQ, EXACT_BUDGET, type DiffStats, type DiffTuning, type Ops, splitLines, unifiedDiff } from '../src/report/diff.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -191,7 +192,7 @@ describe('unifiedDiff: a correct unified diff on every path', () => {
     // The Myers segments and the capped fallback were both exercised.
     expect(segments).toBeGreaterThan(100);
     expect(capped).toBeGreaterThan(20);
-  });
+  }, 300_000);
 
   it('the hunk builder is jsdiff\'s: fed jsdiff\'s own line diff it gives structuredPatch\'s hunks exactly', () => {
     for (let seed = 1000; seed < 1300; seed++) {
@@ -320,7 +321,7 @@ describe('unifiedDiff on a long stream: work grows with the input, not with its 
     const body = d.split('\n').slice(2);
     expect(body.filter((l) => l.startsWith('-')).length).toBe(0);
     expect(body.filter((l) => l.startsWith('+')).length).toBe(N * (2 * 6 + 3));
-  });
+  }, 300_000);
 
   it('1000 Pods: the hunks are the per-document diffs (jsdiff on each document alone), shifted', () => {
     const d = unifiedDiff('pods.yaml', before, after, false, false);
@@ -340,7 +341,7 @@ describe('unifiedDiff on a long stream: work grows with the input, not with its 
     }
     expect(whole.length).toBe(want.length);
     expect(whole).toEqual(want);
-  });
+  }, 300_000);
 
   it('a stream whose documents are all alike (no unique lines) still gets a correct, small-segment diff', () => {
     // Every document identical: no line is unique. Lines that occur as often on both sides
@@ -357,5 +358,36 @@ describe('unifiedDiff on a long stream: work grows with the input, not with its 
     const body = d.split('\n').slice(2);
     expect(body.filter((l) => l.startsWith('-')).length).toBe(0);
     expect(body.filter((l) => l.startsWith('+')).length).toBe(100 * (2 * 6 + 3));
-  });
+  }, 300_000);
+
+  it('cuirass FILE on 150 Pods: the printed diff (anchored) applies with git apply and patch -p0 and gives what --write writes', () => {
+    const root = mkdtempSync(join(tmpdir(), 'cuirass-diff-scale-cli-'));
+    const src = join(root, 'src');
+    mkdirSync(src);
+    const input = stream(Array.from({ length: 150 }, (_, i) => pod(i)));
+    writeFileSync(join(src, 'pods.yaml'), input);
+    const shown = runCli(['pods.yaml', '--no-color'], { cwd: src });
+    expect(shown.status).toBe(0);
+    const written = join(root, 'written');
+    cpSync(src, written, { recursive: true });
+    expect(runCli(['pods.yaml', '--write', '--no-color'], { cwd: written }).status).toBe(0);
+    const want = Object.fromEntries(readdirSync(written).map((f) => [f, readFileSync(join(written, f), 'utf8')]));
+    // The manifest's diff is the one the anchored path makes (too much edit for the exact one).
+    const stats = {} as DiffStats;
+    const own = unifiedDiff('pods.yaml', input, want['pods.yaml'], false, false, { stats });
+    expect(stats.path).toBe('anchored');
+    expect(shown.stdout.startsWith(own)).toBe(true);
+    for (const tool of ['git', 'patch'] as const) {
+      const dir = join(root, tool);
+      cpSync(src, dir, { recursive: true });
+      const r =
+        tool === 'git'
+          ? (spawnSync('git', ['init', '-q'], { cwd: dir }), spawnSync('git', ['apply', '-p0', '--whitespace=nowarn', '-'], { cwd: dir, input: shown.stdout, encoding: 'utf8' }))
+          : spawnSync('patch', ['-p0', '--batch', '--silent'], { cwd: dir, input: shown.stdout, encoding: 'utf8' });
+      expect(r.stderr + r.stdout).toBe('');
+      expect(r.status).toBe(0);
+      const got = Object.fromEntries(readdirSync(dir).filter((f) => f !== '.git').map((f) => [f, readFileSync(join(dir, f), 'utf8')]));
+      expect(got).toEqual(want);
+    }
+  }, 300_000);
 });
