@@ -47,7 +47,8 @@ export function runCli(args: string[], options: CliOptions = {}): CliResult {
     env: environment(options.env),
     encoding: 'utf8',
     maxBuffer: 1024 * 1024 * 1024,
-    timeout: 120_000,
+    // A guard against a hung CLI only: a slow, busy machine must never fail a test here.
+    timeout: 900_000,
   });
   if (r.error) throw r.error;
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
