@@ -12,7 +12,9 @@ CACHE="${E2E_CACHE:-/var/cache/cuirass-e2e}"
 MIRROR="${E2E_MIRROR:-http://deb.debian.org/debian}"
 # folder:tag, base first
 IMAGES=(base:cuirass-e2e/base:bookworm postgres:postgres:16 redis:redis:7 nginx:nginx:1.27 httpd:httpd:2.4 mariadb:mariadb:10.11 python:python:3.11)
-if [ "${1:-}" = --list ]; then for i in "${IMAGES[@]}"; do echo "${i#*:}"; done; exit 0; fi
+# more names for a built replica (the tags e2e/foreign's corpus Compose files ask for), tag:alias
+ALIASES=(postgres:16:postgres:latest nginx:1.27:nginx:latest mariadb:10.11:mariadb:10-focal)
+if [ "${1:-}" = --list ]; then for i in "${IMAGES[@]}"; do echo "${i#*:}"; done; for a in "${ALIASES[@]}"; do echo "${a#*:*:}"; done; exit 0; fi
 
 if ! docker image inspect cuirass-e2e/rootfs:bookworm >/dev/null 2>&1; then
   tarball="$CACHE/bookworm-minbase.tar"
@@ -41,4 +43,10 @@ for entry in "${IMAGES[@]}"; do
   fi
   rm -f "$log"
   echo "images: $tag built in $((SECONDS - start)) s"
+done
+for a in "${ALIASES[@]}"; do
+  tag="${a%:*:*}"; alias="${a#*:*:}"
+  if [ "$(docker image inspect --format '{{.Id}}' "$tag")" != "$(docker image inspect --format '{{.Id}}' "$alias" 2>/dev/null || true)" ]; then
+    docker tag "$tag" "$alias"; echo "images: $alias tagged (= $tag)"
+  fi
 done

@@ -18,6 +18,8 @@ import { parse, parseDocument, isMap } from 'yaml';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(HERE, '..');
+/** The Compose corpus nobody here wrote; e2e/foreign stacks take their Compose file from it at run time. */
+const CORPUS = resolve(process.env.E2E_CORPUS ?? join(ROOT, '../shared/corpus'));
 const CLI = join(ROOT, 'dist/src/cli.js');
 const args = process.argv.slice(2);
 const only = args.filter((a) => !a.startsWith('--'));
@@ -117,6 +119,18 @@ class Stack {
     }
     return undefined;
   }
+  /** After a failed `up`: each container that exited, restarts or is unhealthy, with its last log lines. */
+  failing() {
+    const out = [];
+    for (const svc of Object.keys(this.config.services ?? {})) {
+      const c = this.inspect(svc);
+      if (!c) continue;
+      const health = c.State.Health?.Status;
+      if (c.State.Status === 'exited' || c.State.Status === 'dead' || c.RestartCount > 0 || health === 'unhealthy' || health === 'starting')
+        out.push(`${svc}: ${c.State.Status}${health ? ` (${health})` : ''}, exit ${c.State.ExitCode}, restarts ${c.RestartCount}\n${this.logs(svc)}`);
+    }
+    return out.join('\n');
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -182,7 +196,18 @@ function redisCheck(stack, c) {
   return undefined;
 }
 
-const CHECKS = { http: httpCheck, postgres: postgresCheck, mysql: mysqlCheck, redis: redisCheck };
+/** The container's own healthcheck (the Compose file's `healthcheck:`) reports healthy. */
+function healthCheck(stack, c) {
+  const c0 = stack.inspect(c.service);
+  if (!c0) return `no container for ${c.service}`;
+  const h = c0.State.Health;
+  if (!h) return `${c.service} has no healthcheck`;
+  if (h.Status === 'healthy') return undefined;
+  const last = h.Log?.[h.Log.length - 1];
+  return `${c.service} is ${h.Status}${last ? ` (last probe exit ${last.ExitCode}: ${String(last.Output).trim().slice(0, 300)})` : ''}`;
+}
+
+const CHECKS = { http: httpCheck, health: healthCheck, postgres: postgresCheck, mysql: mysqlCheck, redis: redisCheck };
 
 /** Runs every check of a stack until all pass or WAIT_S runs out (or a container died). */
 async function settle(stack, checks, waitS = WAIT_S) {
@@ -203,7 +228,7 @@ async function settle(stack, checks, waitS = WAIT_S) {
     }
     await sleep(2000);
   }
-  return list.map((i) => ({ label: `${i.kind} ${i.c.service}${i.c.path ?? ''}${i.c.user ? ` as ${i.c.user}` : ''}`, error: results.get(i) }));
+  return list.map((i) => ({ label: `${i.kind === 'health' ? 'healthy' : i.kind} ${i.c.service}${i.c.path ?? ''}${i.c.user ? ` as ${i.c.user}` : ''}`, error: results.get(i) }));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -259,8 +284,10 @@ function inspectChecks(stack) {
   return out;
 }
 
-/** Generated secret files: readable by the container (the checks prove it), closed to other host users. */
-function secretFileChecks(stack) {
+/** Generated secret files: readable by the container (the checks prove it), closed to other host users.
+ * A secret file the stack shipped itself (in `ownFiles`, e.g. a foreign stack's db/password.txt) is
+ * the user's: cuirass edits no file mode of it, so it is only noted. */
+function secretFileChecks(stack, ownFiles = new Set()) {
   const out = [];
   const secrets = stack.config.secrets ?? {};
   const files = Object.values(secrets).map((s) => s?.file).filter(Boolean);
@@ -268,6 +295,10 @@ function secretFileChecks(stack) {
   if (existsSync(join(stack.dir, 'secrets'))) for (const f of readdirSync(join(stack.dir, 'secrets'))) files.push(`secrets/${f}`);
   for (const f of [...new Set(files.map((f) => f.replace(/^\.\//, '')))]) {
     const path = join(stack.dir, f);
+    if (ownFiles.has(f)) {
+      console.log(`note: secret file ${f} (${(statSync(path).mode & 0o777).toString(8)}) is the stack's own, not generated: left as it is`);
+      continue;
+    }
     const r = run('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'cat', path]);
     out.push({ label: `secret file ${f} (${(statSync(path).mode & 0o777).toString(8)}) closed to other host users`, error: r.code !== 0 ? undefined : 'uid 65534 read it' });
   }
@@ -324,28 +355,75 @@ async function phase(stack, checks, title) {
   return results.every((r) => r.error === undefined);
 }
 
-async function runStack(name) {
-  const src = join(HERE, 'stacks', name);
+/** A file list of a folder, relative paths. */
+function filesOf(dir, sub = '') {
+  return readdirSync(join(dir, sub), { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? filesOf(dir, join(sub, e.name)) : [join(sub, e.name)]));
+}
+
+/** Stacks by name: e2e/stacks (written here) and e2e/foreign (a corpus Compose file plus what it needs). */
+function stackDirs() {
+  const dirs = new Map();
+  for (const kind of ['stacks', 'foreign']) {
+    if (!existsSync(join(HERE, kind))) continue;
+    for (const s of readdirSync(join(HERE, kind))) dirs.set(s, join(HERE, kind, s));
+  }
+  return dirs;
+}
+
+/**
+ * A foreign stack's Compose file, byte for byte from the corpus, into the temporary copy. The one
+ * run-time substitution: E2E_HOST_PORT_80=N publishes the proxy on host port N instead of 80 (a
+ * `- 80:80` line becomes `- N:80`) on a machine where 80 is taken; the run prints it.
+ */
+function copyCorpusFile(checks, to) {
+  const from = join(CORPUS, checks.corpus);
+  if (!existsSync(from)) throw new Error(`corpus file ${from} not found (set E2E_CORPUS to the corpus folder)`);
+  const target = join(to, checks.corpus.split('/').pop());
+  let text = readFileSync(from, 'utf8');
+  const port = process.env.E2E_HOST_PORT_80;
+  if (port) {
+    const next = text.replace(/^(\s*-\s*)(["']?)80:80\2[ \t]*$/m, `$1$2${port}:80$2`);
+    if (next === text) throw new Error(`E2E_HOST_PORT_80: no "- 80:80" line in ${from}`);
+    console.log(`note: ${checks.corpus}: host port 80 -> ${port} in the temporary copy (E2E_HOST_PORT_80)`);
+    text = next;
+  }
+  writeFileSync(target, text, { mode: 0o644 });
+}
+
+async function runStack(name, src) {
   const checks = JSON.parse(readFileSync(join(src, 'checks.json'), 'utf8'));
   knownFailures = checks.knownFailures ?? [];
   const work = mkdtempSync(join(tmpdir(), `cuirass-e2e-${name}-`));
+  // mkdtemp makes 0700: open it like an ordinary project folder, or no host user could read any
+  // file in it and the secret-file checks could not fail.
+  chmodSync(work, 0o755);
   const copy = (to) => {
     cpSync(src, to, { recursive: true, filter: (p) => !p.endsWith('checks.json') });
     if (checks.app) cpSync(join(HERE, 'app'), join(to, checks.app), { recursive: true });
+    if (checks.corpus) copyCorpusFile(checks, to);
   };
   const dir = join(work, name);
-  copy(dir);
-  const stack = new Stack(name, dir);
+  let stack;
   try {
+    copy(dir);
+    stack = new Stack(name, dir);
+    const ownFiles = new Set(filesOf(dir));
+    // `up` builds a `build:` service's image only when it is missing: rebuild (layer cache) so an
+    // edited app is the one that runs.
+    stack.prepare();
+    const b = stack.compose('build', '-q');
+    if (b.code !== 0) throw new Error(`docker-compose build: ${b.err.slice(-2000)}`);
     await phase(stack, checks, `${name} before:`);
     stack.down();
+    // the run file is the harness's, not the stack's: cuirass must not see (and harden) it
+    rmSync(join(dir, stack.runFile ?? '.e2e-compose.yaml'), { force: true });
     const h = run('node', [CLI, '--write', '--no-color', '.'], { cwd: dir });
     record(h.code === 0, `${name} cuirass --write`, h.err.slice(-2000));
     writeFileSync(join(work, `${name}.cuirass.txt`), h.err);
     const hardened = readFileSync(join(dir, stack.file), 'utf8');
     const ok = await phase(stack, checks, `${name} hardened:`);
     for (const r of inspectChecks(stack)) record(r.error === undefined, `${name} hardened: ${r.label}`, r.error);
-    for (const r of secretFileChecks(stack)) record(r.error === undefined, `${name} hardened: ${r.label}`, r.error);
+    for (const r of secretFileChecks(stack, ownFiles)) record(r.error === undefined, `${name} hardened: ${r.label}`, r.error);
     stack.down();
     if (ablate) {
       for (const a of checks.ablations ?? []) {
@@ -354,9 +432,11 @@ async function runStack(name) {
         const up = stack.up();
         // An ablated stack gets twice what the hardened one needed (plus 30 s), not the full wait.
         const waitS = Math.min(WAIT_S, Math.max(60, 2 * (stack.took ?? WAIT_S) + 30));
-        const results = up.code === 0 ? await settle(stack, checks, waitS) : [{ label: 'up', error: up.err }];
+        // up fails by itself when a service another one waits for (depends_on: service_healthy) fails.
+        const results = up.code === 0 ? await settle(stack, checks, waitS) : [{ label: 'up', error: `${up.err.trim().split('\n').filter((l) => !/^(Creating|Starting|Recreating)\b/.test(l)).slice(-2).join('\n')}\n${stack.failing()}` }];
         const caught = results.filter((r) => r.error !== undefined);
         record(ok && caught.length > 0, `${name} ablation ${a.name}: caught by ${caught.map((r) => r.label).join(', ') || 'nothing'}`, ok ? (caught.length ? '' : 'every check still passed without the compensation') : 'the hardened stack failed already');
+        if (ok && caught.length) console.log(`       ${caught[0].error.trim().split('\n').filter(Boolean).slice(0, 8).join('\n       ')}`);
         stack.down();
         if (a.op === 'secret-mode') chmodSync(join(dir, a.file), 0o444);
       }
@@ -365,7 +445,7 @@ async function runStack(name) {
   } catch (e) {
     record(false, `${name} run`, String(e.stack ?? e));
   } finally {
-    stack.down();
+    stack?.down();
     if (!keep) rmSync(work, { recursive: true, force: true });
     else console.log(`kept ${work}`);
   }
@@ -381,8 +461,9 @@ async function main() {
     must('bash', [join(HERE, 'images.sh')], { stdio: 'inherit' });
     const stale = !existsSync(CLI);
     if (stale || process.env.E2E_BUILD !== '0') must('npm', ['run', '--silent', 'build'], { cwd: ROOT, stdio: 'inherit' });
-    const stacks = readdirSync(join(HERE, 'stacks')).filter((s) => only.length === 0 || only.includes(s)).sort();
-    for (const s of stacks) await runStack(s);
+    const dirs = stackDirs();
+    const stacks = [...dirs.keys()].filter((s) => only.length === 0 || only.includes(s)).sort();
+    for (const s of stacks) await runStack(s, dirs.get(s));
     if (only.length === 0 || only.includes('verify')) {
       const { verifyChecks } = await import('./verify-checks.mjs');
       await verifyChecks({ record, cli: CLI });
