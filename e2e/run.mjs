@@ -436,7 +436,12 @@ async function runStack(name, src) {
         const results = up.code === 0 ? await settle(stack, checks, waitS) : [{ label: 'up', error: `${up.err.trim().split('\n').filter((l) => !/^(Creating|Starting|Recreating)\b/.test(l)).slice(-2).join('\n')}\n${stack.failing()}` }];
         const caught = results.filter((r) => r.error !== undefined);
         record(ok && caught.length > 0, `${name} ablation ${a.name}: caught by ${caught.map((r) => r.label).join(', ') || 'nothing'}`, ok ? (caught.length ? '' : 'every check still passed without the compensation') : 'the hardened stack failed already');
-        if (ok && caught.length) console.log(`       ${caught[0].error.trim().split('\n').filter(Boolean).slice(0, 8).join('\n       ')}`);
+        if (ok && caught.length) {
+          // what broke: the error lines of the failing containers' logs first
+          const lines = caught[0].error.trim().split('\n').filter(Boolean);
+          const why = lines.filter((l) => /error|emerg|fatal|denied|fail|read-only|not permitted/i.test(l));
+          console.log(`       ${(why.length ? why : lines).slice(0, 4).join('\n       ')}`);
+        }
         stack.down();
         if (a.op === 'secret-mode') chmodSync(join(dir, a.file), 0o444);
       }
