@@ -433,13 +433,13 @@ async function runStack(name, src) {
         // An ablated stack gets twice what the hardened one needed (plus 30 s), not the full wait.
         const waitS = Math.min(WAIT_S, Math.max(60, 2 * (stack.took ?? WAIT_S) + 30));
         // up fails by itself when a service another one waits for (depends_on: service_healthy) fails.
-        const results = up.code === 0 ? await settle(stack, checks, waitS) : [{ label: 'up', error: `${up.err.trim().split('\n').filter((l) => !/^(Creating|Starting|Recreating)\b/.test(l)).slice(-2).join('\n')}\n${stack.failing()}` }];
+        const results = up.code === 0 ? await settle(stack, checks, waitS) : [{ label: 'up', error: `${stack.failing()}\n${up.err.trim().split('\n').filter((l) => !/^(Creating|Starting|Recreating)\b/.test(l)).slice(-2).join('\n')}` }];
         const caught = results.filter((r) => r.error !== undefined);
         record(ok && caught.length > 0, `${name} ablation ${a.name}: caught by ${caught.map((r) => r.label).join(', ') || 'nothing'}`, ok ? (caught.length ? '' : 'every check still passed without the compensation') : 'the hardened stack failed already');
         if (ok && caught.length) {
           // what broke: the error lines of the failing containers' logs first
           const lines = caught[0].error.trim().split('\n').filter(Boolean);
-          const why = lines.filter((l) => /error|emerg|fatal|denied|fail|read-only|not permitted/i.test(l));
+          const why = lines.filter((l) => /error|emerg|fatal|denied|fail|could not|read-only|not permitted/i.test(l));
           console.log(`       ${(why.length ? why : lines).slice(0, 4).join('\n       ')}`);
         }
         stack.down();
