@@ -141,6 +141,9 @@ function composeFile(services: ComposeService[], ctx: TransformContext): void {
       }
     }
   }
+  // The links between candidates, consumer then provider, in the order of `links` (flat, and
+  // made again only when plan adds a link: plan runs once per backend over the network ceiling).
+  let pairs: string[] | undefined;
   const plan = () => {
     const offSet = new Set(off);
     const nets = new Map<string, Set<string>>();
@@ -150,14 +153,19 @@ function composeFile(services: ComposeService[], ctx: TransformContext): void {
         if (p === c || links.get(c)!.has(p)) continue;
         links.get(c)!.set(p, why);
         consumers.get(p)!.set(c, why);
+        pairs = undefined;
       }
     }
-    for (const [c, providers] of links) {
-      for (const p of providers.keys()) {
-        if (!isCandidate.has(c) || !isCandidate.has(p) || (!offSet.has(c) && !offSet.has(p))) continue;
-        const members = nets.get(p) ?? nets.set(p, new Set([p])).get(p)!;
-        members.add(c);
-      }
+    if (!pairs) {
+      pairs = [];
+      for (const [c, providers] of links) if (isCandidate.has(c)) for (const p of providers.keys()) if (isCandidate.has(p)) pairs.push(c, p);
+    }
+    for (let i = 0; i < pairs.length; i += 2) {
+      const c = pairs[i];
+      const p = pairs[i + 1];
+      if (!offSet.has(c) && !offSet.has(p)) continue;
+      const members = nets.get(p) ?? nets.set(p, new Set([p])).get(p)!;
+      members.add(c);
     }
     return nets;
   };
