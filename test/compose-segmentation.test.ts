@@ -365,3 +365,44 @@ describe('Compose segmentation: the same image is the same program, except base 
     expect(nets.worker).toEqual(new Set(['default', 'cache-net']));
   });
 });
+
+describe('serviceLinks picks host names from the tokens of a service (1,000 services would test a million pairs)', () => {
+  it('finds every form namesHost accepts, a name that only prefixes a token, and names with boundary characters', async () => {
+    const { parseDocument } = await import('yaml');
+    const { servicesOf } = await import('../src/compose/model.js');
+    const { serviceLinks } = await import('../transforms/compose-links.js');
+    const text = `services:
+  db:
+    image: postgres
+  db-replica:
+    image: postgres
+    container_name: replica
+  cache:
+    image: redis
+  "odd name":
+    image: redis
+  api:
+    image: app
+    environment:
+      DATABASE_URL: postgres://user:pw@db/app
+      REPLICA_URL: http://replica:5432
+      CACHE_HOST: " cache "
+      ODD: "x=odd name:6379"
+      NOTE: db-replicas is not a host
+  worker:
+    image: app
+    command: ["run", "--db=db-replica:5432"]
+`;
+    const doc = parseDocument(text, { merge: true }) as never;
+    const services = servicesOf(doc, 'compose.yaml');
+    const ctx = { configFiles: () => [] } as never;
+    const links = serviceLinks(services, ctx);
+    expect([...links.get('api')!]).toEqual([
+      ['db', 'DATABASE_URL'],
+      ['db-replica', 'REPLICA_URL'],
+      ['cache', 'CACHE_HOST'],
+      ['odd name', 'ODD'],
+    ]);
+    expect([...links.get('worker')!]).toEqual([['db-replica', 'command']]);
+  });
+});

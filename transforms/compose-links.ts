@@ -44,6 +44,28 @@ export function namesHost(text: string, name: string, bare = false): boolean {
   return pattern.test(text);
 }
 
+/** What may come right before a host name that namesHost accepts (besides the text's start). */
+const HOST_BOUNDARY = /[\s/@,=;"'(\[]/;
+const HOST_BOUNDARIES = /[\s/@,=;"'(\[]+/;
+
+/**
+ * The indexes of the hosts (`index`: name → index; `lengths`: their distinct lengths) that `text`
+ * may name, ascending: those that begin a token of the text (split at HOST_BOUNDARY), and the
+ * `odd` ones that hold a boundary character themselves. 1,000 services × 1,000 names would be a
+ * million substring tests; a token has few prefixes.
+ */
+function hostsIn(text: string, index: ReadonlyMap<string, number>, lengths: readonly number[], odd: readonly number[]): number[] {
+  const found = new Set<number>(odd);
+  for (const token of text.split(HOST_BOUNDARIES)) {
+    for (const n of lengths) {
+      if (n > token.length) continue;
+      const i = index.get(n === token.length ? token : token.slice(0, n));
+      if (i !== undefined) found.add(i);
+    }
+  }
+  return [...found].sort((a, b) => a - b);
+}
+
 /** Environment variables whose whole value may be a bare host name (`DB_HOST: db`, not `POSTGRES_DB: app`). */
 const HOST_KEY = /HOST|ADDR|SERVER|URL|URI|ENDPOINT|BROKER|UPSTREAM|BACKEND|TARGET|PEER|SEED|NODES?$|MASTER|PRIMARY|REPLICA|PROXY|REMOTE/i;
 
@@ -139,8 +161,12 @@ export function serviceLinks(services: readonly ComposeService[], ctx: Transform
     const container = s.effective.container_name;
     if (typeof container === 'string' && container) names.set(container, s.name);
   }
-  // A plain array: 1,000 services test 1,000,000 pairs, and Map entries would allocate each one.
   const hosts = [...names.keys()];
+  const index = new Map(hosts.map((h, i) => [h, i]));
+  const lengths = [...new Set(hosts.map((h) => h.length))];
+  // Every form namesHost accepts puts the name right after the text's start or one of these
+  // characters, so a name without them can only be named where it begins a token of the text.
+  const odd = hosts.flatMap((h, i) => (HOST_BOUNDARY.test(h) ? [i] : []));
   const links: Links = new Map(services.map((s) => [s.name, new Map<string, string>()]));
   const add = (consumer: string, provider: string | undefined, via: string) => {
     if (!provider || provider === consumer || !links.has(provider)) return;
@@ -155,7 +181,7 @@ export function serviceLinks(services: readonly ComposeService[], ctx: Transform
     const files = mountedTexts(svc, ctx);
     // One substring test over all of them first: most names appear in none (1,000 services).
     const all = [...strings.map((s) => s.text), ...files.map((f) => f.text)].join('\n');
-    for (let i = 0; i < hosts.length; i++) {
+    for (const i of hostsIn(all, index, lengths, odd)) {
       const host = hosts[i];
       if (!all.includes(host)) continue;
       const provider = names.get(host)!;

@@ -141,7 +141,13 @@ function composeFile(services: ComposeService[], ctx: TransformContext): void {
       }
     }
   }
-  const plan = () => {
+  // The links between candidates, consumer then provider, in the order of `links` (flat, and
+  // made again only when plan adds a link: plan runs once per backend over the network ceiling).
+  let pairs: string[] | undefined;
+  // `count`: only how many networks (the backends that would get one), not their members.
+  function plan(): Map<string, Set<string>>;
+  function plan(count: true): number;
+  function plan(count?: true): Map<string, Set<string>> | number {
     const offSet = new Set(off);
     const nets = new Map<string, Set<string>>();
     for (const [c, why] of unknown) {
@@ -150,27 +156,42 @@ function composeFile(services: ComposeService[], ctx: TransformContext): void {
         if (p === c || links.get(c)!.has(p)) continue;
         links.get(c)!.set(p, why);
         consumers.get(p)!.set(c, why);
+        pairs = undefined;
       }
     }
-    for (const [c, providers] of links) {
-      for (const p of providers.keys()) {
-        if (!isCandidate.has(c) || !isCandidate.has(p) || (!offSet.has(c) && !offSet.has(p))) continue;
-        const members = nets.get(p) ?? nets.set(p, new Set([p])).get(p)!;
-        members.add(c);
+    if (!pairs) {
+      pairs = [];
+      for (const [c, providers] of links) if (isCandidate.has(c)) for (const p of providers.keys()) if (isCandidate.has(p)) pairs.push(c, p);
+    }
+    if (count) {
+      const providers = new Set<string>();
+      for (let i = 0; i < pairs.length; i += 2) {
+        const p = pairs[i + 1];
+        if (!providers.has(p) && (offSet.has(p) || offSet.has(pairs[i]))) providers.add(p);
       }
+      return providers.size;
+    }
+    for (let i = 0; i < pairs.length; i += 2) {
+      const c = pairs[i];
+      const p = pairs[i + 1];
+      if (!offSet.has(c) && !offSet.has(p)) continue;
+      const members = nets.get(p) ?? nets.set(p, new Set([p])).get(p)!;
+      members.add(c);
     }
     return nets;
-  };
-  let nets = plan();
+  }
+  let count = plan(true);
   const overflow: string[] = [];
-  const needed = nets.size + 1;
-  while (nets.size + 1 > MAX_NETWORKS) {
+  const needed = count + 1;
+  while (count + 1 > MAX_NETWORKS) {
     const last = [...off].reverse().find((n) => !wasOff.has(n));
     if (!last) break;
     off = off.filter((n) => n !== last);
     overflow.unshift(last);
-    nets = plan();
+    count = plan(true);
   }
+  // The members of the networks that fit (the links plan adds are all in place by now).
+  const nets = plan();
   if (overflow.length) {
     ctx.report({
       at: pairOf(root, 'services')?.key as Node | undefined,

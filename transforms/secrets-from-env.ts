@@ -28,6 +28,28 @@ function ignore(f: Fix, line: string): void {
   f.writeFile({ path: GITIGNORE, content: `${line}\n`, mode: 0o644, merge: 'lines', secret: false });
 }
 
+/** The lowered names of a `services` mapping, and its names grouped by them (once per mapping: 1,000 services ask). */
+const STEMS = new WeakMap<YAMLMap, { stems: Set<string>; alikes: Map<string, string[]> }>();
+
+function stemsOf(services: YAMLMap): { stems: Set<string>; alikes: Map<string, string[]> } {
+  let known = STEMS.get(services);
+  if (!known) {
+    const names = (services.items as { key: unknown }[]).map((p) => String(isScalar(p.key) ? p.key.value : p.key));
+    const alikes = new Map<string, string[]>();
+    for (const n of names) {
+      const base = secretName(n);
+      const group = alikes.get(base);
+      if (group) group.push(n);
+      else alikes.set(base, [n]);
+    }
+    // The service already spelled like the stem goes first (a stable sort keeps the rest in order).
+    for (const [base, group] of alikes) group.sort((a, b) => Number(b === base) - Number(a === base));
+    known = { stems: new Set(alikes.keys()), alikes };
+    STEMS.set(services, known);
+  }
+  return known;
+}
+
 /**
  * The stem of a service's secret files: its name in lower case, or with `_2`, `_3`… when
  * another service of the file lowers to the same name (`DB` and `db`, which share one file on a
@@ -35,10 +57,9 @@ function ignore(f: Fix, line: string): void {
  */
 export function serviceStem(svc: ComposeService): string {
   const services = svc.root.get('services', true) as unknown as YAMLMap;
-  const names = (services.items as { key: unknown }[]).map((p) => String(isScalar(p.key) ? p.key.value : p.key));
+  const { stems, alikes } = stemsOf(services);
   const base = secretName(svc.name);
-  const stems = new Set(names.map((n) => secretName(n)));
-  const alike = names.filter((n) => secretName(n) === base).sort((a, b) => Number(b === base) - Number(a === base));
+  const alike = alikes.get(base) ?? [];
   let stem = base;
   for (let i = 2, k = alike.indexOf(svc.name); k > 0; k--) {
     do stem = `${base}_${i++}`;

@@ -231,7 +231,20 @@ export interface MatchedProfile {
 }
 
 /** Repository path of an image reference without registry, tag or digest: `postgres`, `bitnami/mariadb`. */
-export function repositoryOf(image: string): { repo: string; tag: string } {
+export function repositoryOf(image: string): { readonly repo: string; readonly tag: string } {
+  let known = REPOSITORIES.get(image);
+  if (!known) {
+    if (REPOSITORIES.size >= 10_000) REPOSITORIES.clear();
+    known = Object.freeze(splitRepository(image));
+    REPOSITORIES.set(image, known);
+  }
+  return known;
+}
+
+/** repositoryOf's answers: segmentation asks for each service's image once per service pair it weighs. */
+const REPOSITORIES = new Map<string, { readonly repo: string; readonly tag: string }>();
+
+function splitRepository(image: string): { repo: string; tag: string } {
   let ref = image.trim();
   const at = ref.indexOf('@');
   if (at >= 0) ref = ref.slice(0, at);
