@@ -4,7 +4,7 @@
  * memory bounded by the largest document, and a late failure that leaves a stream no YAML
  * reader accepts.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -131,8 +131,14 @@ describe('a late failure ends the stream with a document no YAML reader accepts'
       expect([at, at + 1]).toContain(buffered.line);
       expect(r.stderr).toBe(`${formatError(buffered)}\n`);
       expect(r.stdout.endsWith(`# cuirass: hardening stopped at ${r.stderr.match(/<stdin>:\d+:\d+/)![0]}; this stream is incomplete\n--- ]\n`)).toBe(true);
-      // Whoever reads the whole stream gets an error.
+      // Whoever reads the whole stream gets an error: the yaml library, and kubectl before it applies anything.
       expect(parseAllDocuments(r.stdout).some((d) => d.errors.length > 0)).toBe(true);
+      if (existsSync('/usr/bin/kubectl')) {
+        const k = spawnSync('/usr/bin/kubectl', ['apply', '--dry-run=client', '--validate=false', '-o', 'name', '-f', '-'], { input: r.stdout, encoding: 'utf8', timeout: 120_000 });
+        expect(k.status).not.toBe(0);
+        expect(k.stderr).toContain('invalid Yaml document separator');
+        expect(k.stdout).toBe('');
+      }
       // What was written is hardened documents of the input, in order, and nothing after the stop.
       const written = parseAllDocuments(r.stdout.slice(0, r.stdout.lastIndexOf('# cuirass: hardening stopped'))).map((d) => d.toJS() as { kind: string; metadata: { name: string } });
       expect(written.length).toBeGreaterThanOrEqual(16);
