@@ -206,7 +206,7 @@ interface StreamDoc {
 }
 
 /** What a settled document's last version holds. */
-interface Final {
+export interface Final {
   shape: string[];
   kubernetes: boolean;
   compose: boolean;
@@ -260,6 +260,91 @@ function hardenStream(input: string, options: HardenOptions, info: TextInfo): Ha
   }
 }
 
+/** A settled document of a streamed run (`hardenTextStreamed`), handed out in stream order. */
+export interface SettledDocument {
+  index: number;
+  /** Where its text starts and ends in the input. */
+  start: number;
+  end: number;
+  /** Pass by pass: text, line breaks, findings (lines of pass 0 in the input, of later passes in the version's own text). */
+  versions: readonly { text: string; lines: number; findings: readonly Finding[] }[];
+  /** The pass it settled at: `versions[settled].text` is its hardened text. */
+  settled: number;
+  /** Kind, API version and name of its objects in the input. */
+  shape: readonly string[];
+  /** What its last version holds; `value` its packed plain value (`unpackValue`) when the run keeps values. */
+  final: Final;
+}
+
+/**
+ * Thrown by `hardenTextStreamed` where `hardenText` would give the text to the whole-text passes
+ * (or fails the run): `start`..`end` is the document being hardened or read when it happened.
+ */
+export class StreamFallback extends Error {
+  constructor(
+    readonly start: number,
+    readonly end: number,
+    /** Why, when it is a failure of the hardened document rather than a case for the whole-text passes. */
+    readonly failure?: string,
+  ) {
+    super(failure ?? 'the stream needs the whole-text passes');
+  }
+}
+
+/**
+ * `hardenText`'s document-by-document passes with each document handed to `take` as soon as it
+ * and every document before it have settled; what `take` got is then dropped (ADR 007). The
+ * caller puts the run's results together (src/stream.ts). Throws `StreamFallback` where
+ * `hardenText` would not use those passes (surveys, CRLF, directives, parse errors, …), possibly
+ * after some documents were handed out. Returns where the input's objects start.
+ */
+export function hardenTextStreamed(input: string, options: HardenOptions, info: TextInfo, take: (d: SettledDocument) => void): Map<string, Position> {
+  if (info.file && isDaemonFile(info.file)) throw new StreamFallback(0, 0);
+  if (input.includes('\r') || /^%/m.test(input)) throw new StreamFallback(0, 0);
+  const surveys = surveysStreamed(input, options);
+  const run = new StreamRun(input, surveys ? { ...options, surveys } : options, info, true);
+  try {
+    return run.runStreamed(take);
+  } catch (e) {
+    if (e === WHOLE) throw new StreamFallback(run.where.start, run.where.end);
+    throw e;
+  } finally {
+    run.close();
+  }
+}
+
+/** The largest hardened document handed to the worker thread (its heap is capped, src/verify.ts). */
+const WORKER_MAX_TEXT = 512 * 1024;
+
+/**
+ * `surveysOf` read document by document, one tree at a time, for a streamed run: each survey's
+ * reads of the documents combined with its `merge`. Throws `StreamFallback` where that cannot
+ * give the same (a survey without `merge`, a document that does not parse: `hardenText` then
+ * runs without surveys or the whole-text passes).
+ */
+function surveysStreamed(input: string, options: HardenOptions): Map<string, unknown> | undefined {
+  const wanted = options.transforms.filter((t) => t.survey?.when.test(input));
+  if (wanted.length === 0) return undefined;
+  if (wanted.some((t) => !t.survey!.merge)) throw new StreamFallback(0, 0);
+  const ctx = { level: options.level, flags: options.flags ?? {}, transforms: new Set(options.transforms.map((t) => t.id)) };
+  const surveys = new Map(wanted.map((t) => [t.id, t.survey!.read([], ctx)]));
+  for (const doc of new Composer(FAST_PARSE_OPTIONS).compose(new Parser().parse(input))) {
+    if (doc.errors.length || hasDuplicateKeys(doc)) throw new StreamFallback(0, 0);
+    if (!isKubernetesDoc(doc)) continue;
+    const objects = objectsOf(doc);
+    for (const t of wanted) surveys.set(t.id, t.survey!.merge!(surveys.get(t.id), t.survey!.read(objects, ctx)));
+  }
+  return surveys;
+}
+
+/** How many documents may wait (on the worker's re-check) behind the first unsettled one. */
+const WINDOW = 64;
+
+/** What is left of a document once a streamed run handed it out. */
+const DROPPED: StreamDoc = Object.freeze({ index: -1, start: 0, versions: [], settled: 0, shape: [] }) as unknown as StreamDoc;
+
+const FACTS: readonly StyleFact[] = ['indent', 'seq', 'flowPadding'];
+
 class StreamRun {
   private readonly docs: StreamDoc[] = [];
   private readonly parsed: Iterator<Document.Parsed>;
@@ -280,11 +365,15 @@ class StreamRun {
   private readonly view: (value: unknown) => unknown;
   /** Re-checks hardened Kubernetes documents on a worker thread, for large streams. */
   private readonly verifier: Verifier | undefined;
+  /** The document being read or hardened (for `StreamFallback`). */
+  where = { start: 0, end: 0 };
 
   constructor(
     private readonly input: string,
     private readonly options: HardenOptions,
     info: TextInfo,
+    /** Documents are handed out as they settle (`runStreamed`): values are kept per document. */
+    private readonly streamed = false,
   ) {
     this.json = info.json ?? false;
     this.file = info.file ?? '';
@@ -381,6 +470,61 @@ class StreamRun {
     };
   }
 
+  /**
+   * The passes of `run`, each document handed to `take` once it and every one before it have
+   * settled, then dropped. Documents re-checked on the worker wait for it at most `WINDOW` deep.
+   */
+  runStreamed(take: (d: SettledDocument) => void): Map<string, Position> {
+    const { docs } = this;
+    let next = 0;
+    const handOut = () => {
+      while (next < docs.length && docs[next].settled >= 0) {
+        const d = docs[next++];
+        const text = d.versions[0].text;
+        take({ index: d.index, start: d.start, end: d.start + text.length, versions: d.versions as SettledDocument['versions'], settled: d.settled, shape: d.shape, final: d.final! });
+        this.drop(d);
+        // The findings that share these copies are mostly dropped: messages that name their
+        // objects (one per object) would otherwise be kept to the table's limit (~25 MB).
+        if (MESSAGES.size > 20_000) MESSAGES.clear();
+      }
+    };
+    for (let i = 0; this.has(i); i++) {
+      const d = docs[i];
+      while (d.settled < 0 && d.pending === undefined) this.advance(d);
+      if (this.verifier && i % 16 === 15) for (const id of this.verifier.answered()) if (docs[id]?.pending !== undefined) this.advance(docs[id]);
+      handOut();
+      while (next < docs.length && i - next >= WINDOW) {
+        while (docs[next].settled < 0) this.advance(docs[next]);
+        handOut();
+      }
+    }
+    for (let i = next; i < docs.length; i++) while (docs[i].settled < 0) this.advance(docs[i]);
+    if (docs.length === 0) throw WHOLE;
+    handOut();
+    this.close();
+    return this.positions;
+  }
+
+  /**
+   * Forgets a document that was handed out. The style facts of every pass are first moved past
+   * it (a later document looks them up from the first document on).
+   */
+  private drop(d: StreamDoc): void {
+    for (let k = 0; k < MAX_PASSES; k++) {
+      const facts = this.factsAt(k);
+      for (const name of FACTS) {
+        const f = facts[name];
+        if (f.done || f.scan !== d.index) continue;
+        const value = factOf(d.versions[Math.min(k, d.settled)].raw, name);
+        if (value !== undefined) {
+          f.done = true;
+          f.value = value;
+        } else f.scan++;
+      }
+    }
+    this.docs[d.index] = DROPPED;
+  }
+
   /** Makes document `i` available, parsing the input up to the start of the one after it. */
   private has(i: number): boolean {
     while (this.docs.length <= i) {
@@ -391,6 +535,7 @@ class StreamRun {
       const index = this.docs.length;
       const start = index === 0 ? 0 : doc.range[0];
       const end = this.ahead ? this.ahead.range[0] : this.input.length;
+      this.where = { start, end };
       // Every document after the first starts with its own `---` line.
       if (index > 0 && (this.input[start - 1] !== '\n' || !this.input.startsWith('---', start))) throw WHOLE;
       const text = this.input.slice(start, end);
@@ -410,7 +555,10 @@ class StreamRun {
       return undefined;
     }
     // Errors, and duplicate keys (not checked by this parse), are for the whole-text passes.
-    if (next.value.errors.length || hasDuplicateKeys(next.value)) throw WHOLE;
+    if (next.value.errors.length || hasDuplicateKeys(next.value)) {
+      this.where = { start: next.value.range[0], end: next.value.range[2] };
+      throw WHOLE;
+    }
     return next.value;
   }
 
@@ -426,6 +574,14 @@ class StreamRun {
 
   /** Plans document `d` at its current pass; applies the edits and parses the result. */
   private advance(d: StreamDoc): void {
+    // Left set when it throws: the document that needs the whole-text passes.
+    const outer = this.where;
+    this.where = { start: d.start, end: d.start + d.versions[0].text.length };
+    this.step(d);
+    this.where = outer;
+  }
+
+  private step(d: StreamDoc): void {
     if (d.pending !== undefined) return this.resolve(d);
     const k = d.versions.length - 1;
     const v = d.versions[k];
@@ -447,7 +603,8 @@ class StreamRun {
     v.src = undefined;
     v.doc = undefined;
     // The re-check of a hardened Kubernetes document can run on the worker meanwhile.
-    if (k === 0 && kubernetes && this.verifier?.post(d.index, v.raw, next, this.values)) {
+    // Not a large one: the worker's heap is kept small (src/verify.ts), and holds one document.
+    if (k === 0 && kubernetes && next.length <= WORKER_MAX_TEXT && this.verifier?.post(d.index, v.raw, next, this.values)) {
       d.pending = next;
       return;
     }
@@ -467,9 +624,12 @@ class StreamRun {
   private settle(d: StreamDoc, k: number, final: Final): void {
     // Kubernetes texts go to the run-wide transforms; a Compose document makes a text Compose
     // unless another is Kubernetes (then the run-wide step parses the text itself).
-    if (this.values && !final.kubernetes && final.compose) this.values = false;
-    if (final.valueFailed) this.values = false;
-    delete final.valueFailed;
+    // A streamed run keeps them per document (the caller skips a failed one).
+    if (!this.streamed) {
+      if (this.values && !final.kubernetes && final.compose) this.values = false;
+      if (final.valueFailed) this.values = false;
+      delete final.valueFailed;
+    }
     d.final = final;
     d.settled = k;
   }
@@ -500,12 +660,7 @@ class StreamRun {
 
   /** The value of a style fact at pass `k`: stated by the first document that states it. */
   private fact(k: number, fact: StyleFact): unknown {
-    const facts = (this.facts[k] ??= {
-      indent: { scan: 0, done: false, value: undefined },
-      seq: { scan: 0, done: false, value: undefined },
-      flowPadding: { scan: 0, done: false, value: undefined },
-    });
-    const f = facts[fact];
+    const f = this.factsAt(k)[fact];
     while (!f.done) {
       if (!this.has(f.scan)) {
         f.done = true;
@@ -518,6 +673,14 @@ class StreamRun {
       } else f.scan++;
     }
     return f.value;
+  }
+
+  private factsAt(k: number): Record<StyleFact, { scan: number; done: boolean; value: unknown }> {
+    return (this.facts[k] ??= {
+      indent: { scan: 0, done: false, value: undefined },
+      seq: { scan: 0, done: false, value: undefined },
+      flowPadding: { scan: 0, done: false, value: undefined },
+    });
   }
 
   /** The stream's style at pass `k`, each fact looked up when first read. */
@@ -749,7 +912,7 @@ function packValue(value: unknown): string | Unpacked {
   return safe(value) ? JSON.stringify(value) : new Unpacked(value);
 }
 
-function unpackValue(packed: unknown): unknown {
+export function unpackValue(packed: unknown): unknown {
   return packed instanceof Unpacked ? packed.value : JSON.parse(packed as string);
 }
 
@@ -814,11 +977,11 @@ function failed(input: string, failure: string): HardenResult {
 }
 
 /** Where a finding is, independent of its wording: transform, object and field. */
-function place(f: Finding): string {
+export function place(f: Finding): string {
   return `${f.transform}\u0000${f.object?.kind}/${f.object?.namespace}/${f.object?.name}\u0000${f.field}`;
 }
 
-function identity(f: Finding): string {
+export function identity(f: Finding): string {
   return `${f.transform}\u0000${f.object?.kind}/${f.object?.namespace}/${f.object?.name}\u0000${f.field}\u0000${f.message}`;
 }
 

@@ -226,17 +226,27 @@ export async function readStdin(
   stream: NodeJS.ReadableStream = process.stdin,
   decode: (bytes: Buffer) => string = (bytes) => bytes.toString('utf8'),
 ): Promise<{ text: string } | { error: string }> {
-  const chunks: Buffer[] = [];
+  // One buffer, doubled as it fills, instead of a list of chunks and their concatenation: the
+  // chunks die young (and their memory is reused for the next ones), the buffer is mapped apart
+  // and given back once decoded. Kept, the chunks and their copy held twice the input in memory
+  // the C allocator does not return (~50 MB of RSS for the rest of a run on 24 MB of input).
+  let bytes = Buffer.allocUnsafeSlow(1 << 20);
   let size = 0;
   for await (const chunk of stream) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_STDIN_BYTES) {
+    const piece = chunk as Buffer;
+    if (size + piece.length > MAX_STDIN_BYTES) {
       (stream as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();
       return { error: STDIN_TOO_LARGE };
     }
-    chunks.push(chunk as Buffer);
+    if (size + piece.length > bytes.length) {
+      const larger = Buffer.allocUnsafeSlow(Math.max(bytes.length * 2, size + piece.length));
+      bytes.copy(larger, 0, 0, size);
+      bytes = larger;
+    }
+    piece.copy(bytes, size);
+    size += piece.length;
   }
-  return { text: decode(Buffer.concat(chunks)) };
+  return { text: decode(bytes.subarray(0, size)) };
 }
 
 /** The total size of the files found (unreadable ones count as empty). */

@@ -5,7 +5,7 @@ import type { GeneratedDoc } from './engine/index.js';
 import { MAX_ALIAS_COUNT } from './engine/index.js';
 import type { Outcome, RunOptions } from './run.js';
 import type { Finding, ProjectObject } from './types.js';
-import { takeDocumentValues, takeInputPositions } from './harden.js';
+import { takeDocumentValues, takeInputPositions, unpackValue } from './harden.js';
 import { addObjectPositions, refKey } from './object-positions.js';
 import { listItems } from './kubernetes/model.js';
 import type { Position } from './object-positions.js';
@@ -21,8 +21,12 @@ export interface ProjectOutput {
   findings: Map<string, Finding[]>;
 }
 
-/** Plain values of the documents of a text (handed over by `hardenText`, or parsed here). */
-function* documentValues(text: string): Generator<unknown> {
+/** Plain values of the documents of a text (handed over by `hardenText` or a streamed run, or parsed here). */
+function* documentValues(text: string, packed?: readonly unknown[]): Generator<unknown> {
+  if (packed) {
+    for (const v of packed) yield unpackValue(v);
+    return;
+  }
   const kept = takeDocumentValues(text);
   if (kept) return yield* kept;
   // Document by document: one tree in memory at a time.
@@ -41,8 +45,8 @@ function* documentValues(text: string): Generator<unknown> {
   }
 }
 
-function* plainObjects(text: string): Generator<Record<string, unknown>> {
-  for (const v of documentValues(text)) {
+function* plainObjects(text: string, packed?: readonly unknown[]): Generator<Record<string, unknown>> {
+  for (const v of documentValues(text, packed)) {
     const value = v as Record<string, unknown> | null;
     if (!value || typeof value !== 'object') continue;
     const items = listItems(value) ?? [value];
@@ -63,18 +67,26 @@ function positions(text: string): Map<string, Position> {
   return out;
 }
 
+/** An input of the run-wide step: its outcome and the folder its generated documents go to. */
+export interface ProjectInput {
+  o: Outcome;
+  dir: string;
+  /** Of a streamed run (whose outcome has no output): its documents' packed plain values, and where its objects start. */
+  streamed?: { values: readonly unknown[]; positions: Map<string, Position> };
+}
+
 /**
  * Runs the transforms that need every Kubernetes object at once (after each file was
  * hardened): `inputs` pairs each outcome with the folder its generated documents go to.
  */
-export function runProject(inputs: readonly { o: Outcome; dir: string }[], options: RunOptions): ProjectOutput {
+export function runProject(inputs: readonly ProjectInput[], options: RunOptions): ProjectOutput {
   const out: ProjectOutput = { documents: new Map(), findings: new Map() };
   const transforms = options.transforms.filter((t) => t.project);
   if (transforms.length === 0) return out;
   const objects: ProjectObject[] = [];
-  for (const { o, dir } of inputs) {
+  for (const { o, dir, streamed } of inputs) {
     if (o.kind !== 'kubernetes' || (o.status !== 'changed' && o.status !== 'unchanged')) continue;
-    for (const object of plainObjects(o.output)) objects.push({ object, file: o.display, dir });
+    for (const object of plainObjects(o.output, streamed?.values)) objects.push({ object, file: o.display, dir });
     for (const d of o.documents) objects.push({ object: d.object, file: o.display, dir });
   }
   if (objects.length === 0) return out;
@@ -89,10 +101,11 @@ export function runProject(inputs: readonly { o: Outcome; dir: string }[], optio
     }
     const seen = new Set<string>();
     const texts = new Map(inputs.map(({ o }) => [o.display, o.input]));
+    const kept = new Map(inputs.flatMap(({ o, streamed }) => (streamed ? [[o.display, streamed.positions] as const] : [])));
     const located = new Map<string, Map<string, Position>>();
     const where = (file: string, object: Finding['object']) => {
       if (!object) return undefined;
-      if (!located.has(file)) located.set(file, positions(texts.get(file) ?? ''));
+      if (!located.has(file)) located.set(file, kept.get(file) ?? positions(texts.get(file) ?? ''));
       return located.get(file)!.get(refKey(object.kind, object.namespace, object.name));
     };
     for (const f of result.findings) {

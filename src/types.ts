@@ -168,9 +168,11 @@ export interface Transform {
   /**
    * Reads the Kubernetes objects of a whole text once, before its passes, when the text matches
    * `when`: facts an `object` hook needs from other documents of the same file or stream (which
-   * level the pods of each namespace meet). Its result is the context's `survey`.
+   * level the pods of each namespace meet). Its result is the context's `survey`. `merge` (when
+   * given) combines the reads of two consecutive parts of a stream into the read of both, so a
+   * streamed `cuirass -` reads document by document without keeping every tree (ADR 007).
    */
-  survey?: { when: RegExp; read(objects: readonly K8sObject[], ctx: SurveyContext): unknown };
+  survey?: { when: RegExp; read(objects: readonly K8sObject[], ctx: SurveyContext): unknown; merge?(first: unknown, then: unknown): unknown };
   /** Runs once over every Kubernetes object of the run (all files, or the stdin stream). */
   project?(objects: readonly ProjectObject[], ctx: ProjectContext): ProjectResult;
   /**

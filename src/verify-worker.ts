@@ -68,6 +68,7 @@ parentPort!.on('message', (message: VerifySession | VerifyJob | VerifyNote) => {
       flags: message.flags,
       hasFolder: message.hasFolder,
       exemptions: message.exemptions,
+      surveys: message.surveys,
       sibling: () => {
         throw new SiblingRead();
       },

@@ -87,6 +87,11 @@ export default {
       }
       return floors;
     },
+    merge(first, then): Floors {
+      const floors: Floors = new Map(first as Floors);
+      for (const [ns, floor] of then as Floors) floors.set(ns, weaker(floors.get(ns), floor)!);
+      return floors;
+    },
   },
   object(object, ctx) {
     if (object.kind !== 'Namespace' || object.apiVersion !== 'v1') return;
