@@ -1,6 +1,8 @@
 import { Composer, LineCounter, Parser } from 'yaml';
 import type { Document, Node } from 'yaml';
 import { Fix, applyEdits, mergeDocs, mergeFiles, parseSource, renderOps } from './engine/index.js';
+import { combine } from './engine/side-effects.js';
+import { posix } from 'node:path';
 import type { GeneratedDoc, Op, ParsedSource, SideFile, SourceError, SourceStyle } from './engine/index.js';
 import { FAST_PARSE_OPTIONS, MAX_ALIAS_COUNT, hasDuplicateKeys, isJsonLike, parseDocuments, rawStyleOf } from './engine/source.js';
 import type { RawStyle } from './engine/source.js';
@@ -41,6 +43,11 @@ export interface HardenOptions {
   exemptions?: ConfigExemption[];
   /** Keep each first-pass fix as text edits of the input (for SARIF). */
   withEdits?: boolean;
+  /**
+   * Files the earlier passes over this text will create (a secret env file): a later pass reads
+   * them as the next run will find them on disk, not as missing (see `pendingFile`).
+   */
+  pendingFiles?: readonly SideFile[];
   /** What each transform's survey read of the input, by transform id (set by hardenText). */
   surveys?: ReadonlyMap<string, unknown>;
 }
@@ -113,6 +120,27 @@ function surveysOf(input: string, options: HardenOptions, json: boolean): Map<st
   return new Map(wanted.map((t) => [t.id, t.survey!.read(objects, ctx)]));
 }
 
+/** `options` with the files that the fixes of earlier passes create (unchanged when there are none). */
+function withPending(options: HardenOptions, fixes: readonly Finding[]): HardenOptions {
+  const files = fixes.flatMap((f) => f.files);
+  return files.length ? { ...options, pendingFiles: mergeFiles(files) } : options;
+}
+
+/**
+ * A file an earlier pass creates or extends, as the folder will hold it once written: a later
+ * pass must read it as the next run will, or it takes the service whose literal secrets moved to
+ * `secrets/<svc>.env` for one whose env file cannot be read (network segmentation then lets it
+ * reach every backend).
+ */
+function pendingFile(options: HardenOptions, path: string): TreeFile[] | undefined {
+  if (!options.pendingFiles?.length) return undefined;
+  const want = posix.normalize(path.replace(/\\/g, '/')).replace(/^\.\//, '');
+  const f = options.pendingFiles.find((p) => p.path === want);
+  if (!f) return undefined;
+  const existing = f.merge === 'replace' ? undefined : options.configFiles?.(path)[0]?.text;
+  return [{ path, text: existing !== undefined && f.merge !== 'replace' ? combine(existing, f.content, f.merge) : f.content }];
+}
+
 /** The passes over the whole text at once: for what `hardenStream` leaves to it. */
 function hardenWhole(input: string, options: HardenOptions, info: TextInfo): HardenResult {
   const json = info.json ?? false;
@@ -128,7 +156,7 @@ function hardenWhole(input: string, options: HardenOptions, info: TextInfo): Har
       const e = src.errors[0];
       return failed(input, `hardened output does not parse (${e.line}:${e.col} ${e.message})`);
     }
-    const findings = planFindings(src, options, info.file ?? '');
+    const findings = planFindings(src, pass > 0 ? withPending(options, [...changes.values()]) : options, info.file ?? '');
     for (const f of findings) for (const s of f.secrets) secrets.add(s);
     if (pass === 0) for (const f of findings) firstSeen.set(place(f), f);
     const kubernetes = src.docs.some(isKubernetesDoc);
@@ -586,7 +614,7 @@ class StreamRun {
     const k = d.versions.length - 1;
     const v = d.versions[k];
     const src = v.src!;
-    const findings = (v.findings = planFindings(src, this.options, this.file));
+    const findings = (v.findings = planFindings(src, k > 0 ? withPending(this.options, d.versions.slice(0, k).flatMap((e) => e.findings!.filter((f) => f.fixable))) : this.options, this.file));
     const editing = findings.filter((f) => f.fixable && f.ops.length > 0);
     if (editing.length === 0) {
       // The worker reads the style facts of the documents before the ones it takes.
@@ -1107,7 +1135,7 @@ function contextFor(
     flags: options.flags ?? {},
     hasFolder: options.hasFolder ?? false,
     sibling: (path) => options.sibling?.(path),
-    configFiles: (path) => options.configFiles?.(path) ?? [],
+    configFiles: (path) => pendingFile(options, path) ?? options.configFiles?.(path) ?? [],
     file,
     fixes(field: string): boolean {
       for (let i = sink.length - 1; i >= from; i--) if (sink[i].field === field && sink[i].ops.length > 0) return true;
