@@ -80,7 +80,12 @@ describe('Compose images named through variables get their profile from .env (op
     const o = processText('compose.observability.yaml', OBSERVABILITY, RUN, dir);
     const out = parse(o.output).services;
     expect(out.grafana.image).toBe('${GRAFANA_IMAGE}');
-    expect([out.grafana.user, out.grafana.read_only]).toEqual(['472:0', true]);
+    // grafana's profile applies: its uid, and its root stays writable because it keeps its database
+    // in /var/lib/grafana, which its image declares no volume for and this file does not mount.
+    expect([out.grafana.user, out.grafana.read_only]).toEqual(['472:0', undefined]);
+    expect(o.remaining.map((f) => f.message)).toContain(
+      'service "grafana" keeps a writable root filesystem: grafana keeps its data in /var/lib/grafana, which its image declares no volume for and nothing mounts; mount a volume there, then set read_only: true',
+    );
     expect(out.prometheus.image).toBe('${PROMETHEUS_IMAGE}');
     expect([out.prometheus.user, out.prometheus.read_only]).toEqual(['65534:65534', true]);
     expect(o.remaining.filter((f) => /"(grafana|prometheus)".*cannot be determined/.test(f.message))).toEqual([]);

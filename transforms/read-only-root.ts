@@ -3,6 +3,7 @@ import { boolAt, label, mapItems, nodeAt, scalarAt, seqAt } from './support.js';
 import type { Container } from './support.js';
 import { profileFor } from './profiles/index.js';
 import type { MatchedProfile } from './profiles/index.js';
+import type { ComposeService } from './compose.js';
 import { appendForService, listOf, setForService, volumesOf, where } from './compose.js';
 import { composeBool } from '../src/compose/values.js';
 import { isMap, isScalar } from 'yaml';
@@ -37,6 +38,21 @@ function dataDirsOf(c: Container, profile: MatchedProfile | undefined): string[]
   const pgdata = mapItems(seqAt(c.node, ['env'])).find((e) => scalarAt(e, ['name']) === 'PGDATA');
   const value = pgdata ? scalarAt(pgdata, ['value']) : undefined;
   return typeof value === 'string' && value.startsWith('/') && profile?.profile.fileEnv.some((e) => e.startsWith('POSTGRES')) ? [value] : dirs;
+}
+
+/**
+ * Compose: the profile's data folders that the image declares no VOLUME for (`dataVolume: false`)
+ * and that no volume, tmpfs or Dockerfile VOLUME of the service covers. Under a read-only root the
+ * image could not write its data there; a tmpfs would lose it at every restart.
+ */
+function unmountedData(svc: ComposeService, profile: MatchedProfile | undefined): string[] {
+  if (!profile || profile.profile.dataVolume !== false) return [];
+  const mounted = new Set([
+    ...listOf(svc.effective.tmpfs).map((t) => String(t).split(':')[0].replace(/\/+$/, '')),
+    ...volumesOf(svc).map((v) => v.target.replace(/\/+$/, '')),
+    ...(svc.built?.volumes ?? []),
+  ]);
+  return (profile.profile.dataDirs ?? []).filter((d) => ![...mounted].some((m) => d === m || d.startsWith(`${m}/`)));
 }
 
 /** OWASP rule 8: read-only root filesystem, with an emptyDir where the app must write. */
@@ -140,6 +156,16 @@ export default {
         at: where(svc, 'image'),
         field: `${svc.path}.read_only`,
         message: `service "${svc.name}" keeps a writable root filesystem: its image ${svc.image} names variables that neither .env beside the file nor a default resolves, so its profile (where it writes) cannot be determined; define them in .env, or set read_only: true with a tmpfs at each path it writes`,
+        severity: 'low',
+      });
+      writableRoot = true;
+    } else if (composeBool(readOnly) !== true && unmountedData(svc, profile).length > 0) {
+      // Evidence before change: the image writes its data into its own layer (no VOLUME there).
+      const dirs = unmountedData(svc, profile);
+      ctx.report({
+        at: where(svc, 'read_only'),
+        field: `${svc.path}.read_only`,
+        message: `service "${svc.name}" keeps a writable root filesystem: ${profile!.profile.id} keeps its data in ${dirs.join(', ')}, which its image declares no volume for and nothing mounts; mount a volume there, then set read_only: true`,
         severity: 'low',
       });
       writableRoot = true;

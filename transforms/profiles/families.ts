@@ -107,6 +107,8 @@ export const FAMILIES: readonly ImageProfile[] = [
     capAdd: [],
     fileEnv: ['GF_SECURITY_ADMIN_PASSWORD'],
     dataDirs: ['/var/lib/grafana'],
+    // Its Dockerfile has had no VOLUME since Grafana 5.1 (the docs ask for a volume there).
+    dataVolume: false,
     note: 'runs as uid 472 with gid 0; /var/lib/grafana belongs to it',
   },
   {

@@ -44,6 +44,11 @@ export interface ImageProfile {
   family?: RegExp;
   /** Where it keeps its data: Kubernetes needs a volume there once the root is read-only. */
   dataDirs?: string[];
+  /**
+   * false: the image declares no VOLUME for its dataDirs (grafana), so in Compose the data lives
+   * in the container's layer and the root stays writable until a volume is mounted there.
+   */
+  dataVolume?: false;
   /** Why the entrypoint must start as root (and switch users itself); it keeps root. */
   startsAsRoot?: string;
   /** Limits that fit the image (null: none fits every deployment; reported instead). */
