@@ -207,3 +207,57 @@ describe('a streamed stdin run stays under the 300 MB budget', () => {
     expect(r.kb, `peak RSS ${r.kb} KB`).toBeLessThan(300 * 1024);
   }, 1_800_000);
 });
+
+/** Deployments in block style only, as `kustomize build` writes them: no flow collection anywhere. */
+function blockDocs(n: number): string[] {
+  return Array.from({ length: n }, (_, i) =>
+    [
+      'apiVersion: apps/v1',
+      'kind: Deployment',
+      'metadata:',
+      `  name: block-${i}`,
+      'spec:',
+      '  selector:',
+      '    matchLabels:',
+      `      app: block-${i}`,
+      '  template:',
+      '    metadata:',
+      '      labels:',
+      `        app: block-${i}`,
+      '    spec:',
+      '      containers:',
+      '      - name: app',
+      `        image: example/block:1.${i}`,
+      '        env:',
+      '        - name: LOG_LEVEL',
+      '          value: info',
+      '',
+    ].join('\n'),
+  );
+}
+
+describe('a stream that never states a style fact (no flow collection, as kustomize writes)', () => {
+  it('streams: each document is written before the later ones are read, so a late error stops after them', () => {
+    const list = blockDocs(60);
+    const input = k8sStream(list);
+    expect(input).not.toMatch(/[[{]/);
+    let written = 0;
+    expect(streamStdin(input, optionsFrom(['-'], {}), () => written++).status).toBe('done');
+    expect(written).toBe(60);
+    // Rendering a scalar used to ask for the flow-padding fact, which such a stream never states:
+    // every document waited for the whole stream to be parsed (its memory too), and a late error
+    // sent it all to the buffered run with nothing written.
+    list[50] = `${list[50]}broken: [unclosed\n`;
+    written = 0;
+    const stopped = streamStdin(k8sStream(list), optionsFrom(['-'], {}), () => written++);
+    expect(stopped.status).toBe('stopped');
+    expect(written).toBeGreaterThanOrEqual(49);
+  }, 300_000);
+
+  it('equals the buffered run', async () => {
+    const input = k8sStream(blockDocs(40));
+    const streamed = await capture(input, true);
+    expect(streamed).toEqual(await capture(input, false));
+    expect(streamed.code).toBe(0);
+  }, 300_000);
+});

@@ -300,11 +300,13 @@ class Renderer {
   private flow(value: unknown, nested = false): string {
     // Inside [ ] and { }, YAML 1.1 readers (PyYAML) reject ':' in plain scalars: quote them.
     if (nested && typeof value === 'string' && !this.style.json && /[:,[\]{}#]/.test(value)) return JSON.stringify(value);
-    const pad = this.style.flowPadding && !this.style.json ? ' ' : '';
-    if (Array.isArray(value)) return value.length ? `[${pad}${value.map((v) => this.flow(v, true)).join(', ')}${pad}]` : '[]';
+    // Read only for a non-empty collection: the style fact may make a stream look ahead at later
+    // documents (a stream without flow collections, as kustomize writes, never states it).
+    const pad = () => (this.style.flowPadding && !this.style.json ? ' ' : '');
+    if (Array.isArray(value)) return value.length ? `[${pad()}${value.map((v) => this.flow(v, true)).join(', ')}${pad()}]` : '[]';
     if (isPlainObject(value)) {
       const entries = Object.entries(value).map(([k, v]) => `${this.key(k)}: ${this.flow(v, true)}`);
-      return entries.length ? `{${pad}${entries.join(', ')}${pad}}` : '{}';
+      return entries.length ? `{${pad()}${entries.join(', ')}${pad()}}` : '{}';
     }
     return this.scalar(value);
   }
